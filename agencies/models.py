@@ -1,0 +1,77 @@
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from oauth2_provider.models import AbstractApplication
+
+from schemas.vocabularies import AGENCY_KINDS, ROLES, SECTORS, choices, codes
+
+
+class Agency(models.Model):
+    """A party to the exchange: an OPS, PCPR, NGO, police unit, employer..."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=32, choices=choices(AGENCY_KINDS))
+    sector = models.CharField(max_length=16, choices=choices(SECTORS))
+    # TERYT (GUS register) code of the gmina or powiat served: 7 digits for a
+    # gmina (woj., powiat, gmina, type), 4 for a powiat.
+    teryt = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^(\d{4}|\d{7})$", "A TERYT code has 4 (powiat) or 7 (gmina) digits.")],
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "agencies"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=codes(AGENCY_KINDS)), name="agency_kind_known"),
+            models.CheckConstraint(condition=models.Q(sector__in=codes(SECTORS)), name="agency_sector_known"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A person working for an agency, in one role."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=32, choices=choices(ROLES))
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "agency"], name="membership_unique_user_agency"),
+            models.CheckConstraint(condition=models.Q(role__in=codes(ROLES)), name="membership_role_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.agency} ({self.role})"
+
+
+class AgencyApplication(AbstractApplication):
+    """An OAuth2 client, always bound to one agency.
+
+    Client-credentials clients act as the agency itself; authorization-code
+    clients act for a user who must be a member of the same agency.
+    `allowed_scopes` caps what the client may request: DOT grants any scope in
+    SCOPES unless the validator limits it (see agencies/oauth2_validators.py).
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="applications")
+    allowed_scopes = models.TextField(help_text="Space-separated scopes this client may request.")
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+
+    @property
+    def allowed_scope_set(self) -> set[str]:
+        return set(self.allowed_scopes.split())

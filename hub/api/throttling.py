@@ -1,0 +1,16 @@
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class ApplicationRateThrottle(SimpleRateThrottle):
+    """Rate limit per OAuth2 application (an agency's system or user app).
+
+    Keyed by the client, not the user: client-credentials tokens have no user.
+    Requests without a token are keyed by address (they fail auth anyway).
+    """
+
+    scope = "application"
+
+    def get_cache_key(self, request, view):
+        application_id = getattr(request.auth, "application_id", None)
+        ident = f"app:{application_id}" if application_id else f"ip:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}

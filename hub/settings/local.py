@@ -1,0 +1,10 @@
+"""The demo: DEBUG on, embedded SQLite, tasks run eagerly. A fixed secret key is
+allowed here only because DEBUG is on and the README says this is the demo."""
+
+from .base import *  # noqa: F403
+from .base import OAUTH2_PROVIDER, env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="demo-only-insecure-key-do-not-deploy-0123456789abcdef")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+OAUTH2_PROVIDER["ALLOWED_REDIRECT_URI_SCHEMES"] = ["http", "https"]

@@ -1,0 +1,45 @@
+"""The composition root's URLs: the only module that knows every app."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from oauth2_provider import views as oauth2_views
+
+from agencies.api.oauth_views import AgencyAuthorizationView, AgencyIntrospectTokenView
+
+from . import views
+
+api_v1 = [
+    path("", include("agencies.api.urls")),
+]
+
+# Only the protocol endpoints of django-oauth-toolkit: its application-management
+# pages would let any logged-in user register clients outside an agency.
+oauth2 = [
+    path("authorize/", AgencyAuthorizationView.as_view(), name="authorize"),
+    path("token/", oauth2_views.TokenView.as_view(), name="token"),
+    path("revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect/", AgencyIntrospectTokenView.as_view(), name="introspect"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("problems/<slug:code>", views.problem_doc, name="problem-doc"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("o/", include((oauth2, "oauth2_provider"))),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    # Anything else under /api/ is a problem+json 404, also in DEBUG.
+    re_path(r"^(api|o)/", views.api_not_found),
+]
+
+handler404 = "hub.api.errors.page_not_found"
+handler500 = "hub.api.errors.server_error"
