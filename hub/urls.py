@@ -38,7 +38,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     # Anything else under /api/ is a problem+json 404, also in DEBUG.
-    re_path(r"^(api|o)/", views.api_not_found),
+    re_path(r"^(?:api|o)/", views.api_not_found),
 ]
 
 handler404 = "hub.api.errors.page_not_found"

@@ -8,6 +8,7 @@ an error the client may fix the body and retry with the same key.
 """
 
 import hashlib
+import json
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,11 +28,10 @@ KEY_INVALID = "idempotency_key_invalid"
 
 
 def _fingerprint(request) -> str:
-    digest = hashlib.sha256()
-    for part in (request.method.encode(), request.path.encode(), request.body):
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
+    # The parsed body, canonicalised: the same JSON sent with other whitespace or
+    # member order is the same request. (The raw stream is already consumed.)
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
 def _client_of(request) -> str:

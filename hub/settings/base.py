@@ -39,7 +39,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "hub.api.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -141,6 +140,12 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    # RFC 9700 §4.3.2: bearer tokens only in the Authorization header, never the URL.
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    # RFC 9207 / RFC 9700 §4.4: `iss` in authorization responses (mix-up defence).
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    # RFC 9700 §4: store only token hashes, so a database leak yields no usable token.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": env.list("OAUTH2_REDIRECT_URI_SCHEMES", default=["https"]),
     "CLIENT_SECRET_HASHER": "pbkdf2_sha256_client",
     "ERROR_RESPONSE_WITH_SCOPES": True,

@@ -1,0 +1,75 @@
+import base64
+
+import pytest
+from django.core.cache import cache
+
+from agencies.services import agency_create, client_create, user_create
+
+TOKEN_URL = "/o/token/"
+
+
+@pytest.fixture(autouse=True)
+def _clear_throttle_cache():
+    cache.clear()
+
+
+def basic_auth(client_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+@pytest.fixture
+def make_agency(db):
+    def make(name="MOPS Testowo", kind="ops", **kwargs):
+        return agency_create(name=name, kind=kind, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def make_client(db):
+    """An OAuth2 client-credentials client: (application, plain secret)."""
+
+    def make(agency, scopes=("agencies:read",)):
+        issued = client_create(agency=agency, scopes=list(scopes))
+        return issued.application, issued.client_secret
+
+    return make
+
+
+@pytest.fixture
+def obtain_token(client):
+    """A bearer token from the real token endpoint (form-encoded, RFC 6749 §4.4)."""
+
+    def obtain(application, secret, scope=None):
+        data = {"grant_type": "client_credentials"}
+        if scope is not None:
+            data["scope"] = scope
+        response = client.post(TOKEN_URL, data, HTTP_AUTHORIZATION=basic_auth(application.client_id, secret))
+        assert response.status_code == 200, response.content
+        return response.json()["access_token"]
+
+    return obtain
+
+
+@pytest.fixture
+def agency_token(make_agency, make_client, obtain_token):
+    """(agency, token) for an OPS whose client holds the given scopes."""
+
+    def make(scopes=("agencies:read",), **agency_kwargs):
+        agency = make_agency(**agency_kwargs)
+        application, secret = make_client(agency, scopes)
+        return agency, obtain_token(application, secret)
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    def make(agency, username="kasia", role="caseworker", password="correct horse battery 9"):
+        return user_create(agency=agency, username=username, password=password, role=role)
+
+    return make
+
+
+def bearer(token: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
