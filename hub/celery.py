@@ -5,7 +5,9 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings.local")
+# Fail closed: a worker started without DJANGO_SETTINGS_MODULE gets production
+# settings (which refuse to start without a secret key), never the demo.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings.production")
 
 app = Celery("hub")
 app.config_from_object("django.conf:settings", namespace="CELERY")

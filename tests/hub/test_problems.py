@@ -126,3 +126,12 @@ def test_problem_carries_the_request_id(client, db):
     response = client.get("/api/v1/agencies/me", HTTP_X_REQUEST_ID="req-000000042")
 
     assert response.json()["request_id"] == "req-000000042"
+
+
+def test_problem_titles_follow_the_request_language(client, db):
+    polish = client.get("/api/v1/agencies/me", HTTP_ACCEPT_LANGUAGE="pl")
+    english = client.get("/api/v1/agencies/me", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert polish.json()["title"] == "Wymagane jest uwierzytelnienie."
+    assert english.json()["title"] == "Authentication is required."
+    assert polish.json()["code"] == english.json()["code"]
