@@ -31,4 +31,15 @@ class ProbeAgencyCreateApi(IdempotentCreateMixin, APIView):
         )
 
 
-urlpatterns = [path("api/v1/probe/", ProbeAgencyCreateApi.as_view()), *hub_urlpatterns]
+class ProbeUndeclaredScopesApi(APIView):
+    """Forgets to declare required_scopes: must be closed, not open."""
+
+    def get(self, request):
+        return Response({"secret": "should never be served"})
+
+
+urlpatterns = [
+    path("api/v1/probe/", ProbeAgencyCreateApi.as_view()),
+    path("api/v1/probe-undeclared/", ProbeUndeclaredScopesApi.as_view()),
+    *hub_urlpatterns,
+]

@@ -135,3 +135,12 @@ def test_problem_titles_follow_the_request_language(client, db):
     assert polish.json()["title"] == "Wymagane jest uwierzytelnienie."
     assert english.json()["title"] == "Authentication is required."
     assert polish.json()["code"] == english.json()["code"]
+
+
+def test_an_endpoint_that_declares_no_scopes_is_closed(client, agency_token):
+    _, token = agency_token(scopes=("agencies:read", "subjects:read"))
+
+    response = client.get("/api/v1/probe-undeclared/", **bearer(token))
+
+    assert response.status_code == 403
+    assert "should never" not in response.content.decode()
