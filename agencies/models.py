@@ -75,3 +75,42 @@ class AgencyApplication(AbstractApplication):
     @property
     def allowed_scope_set(self) -> set[str]:
         return set(self.allowed_scopes.split())
+
+
+class Team(models.Model):
+    """An interdisciplinary team (zespół interdyscyplinarny, ZI) of a gmina, or a
+    diagnostic-and-support group (grupa diagnostyczno-pomocowa, GDP) formed by a
+    ZI for one case (art. 9a-9b of the Act on Counteracting Domestic Violence).
+    A consent or legal basis may name a team as recipient: it then reaches every
+    member agency."""
+
+    ZI = "zi"
+    GDP = "gdp"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=8, choices=[(ZI, "Zespół interdyscyplinarny"), (GDP, "Grupa diagnostyczno-pomocowa")])
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="groups")
+    teryt = models.CharField(max_length=7, blank=True)
+    agencies = models.ManyToManyField(Agency, through="TeamMembership", related_name="teams")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="zi", parent__isnull=True) | models.Q(kind="gdp", parent__isnull=False),
+                name="team_gdp_has_parent_zi",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "agency"], name="team_membership_unique")]

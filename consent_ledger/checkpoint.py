@@ -6,7 +6,7 @@ Pure Python, no Django. A checkpoint is the note text
 
 followed by a blank line and an Ed25519 signature line
 
-    \u2014 <key name> base64(key ID || signature)\\n
+    — <key name> base64(key ID || signature)\\n
 
 so generic transparency-log tooling can verify it (https://c2sp.org/signed-note,
 https://c2sp.org/tlog-checkpoint). ``open_note`` is the strict reader: it
@@ -46,7 +46,6 @@ SIGNATURE_PREFIX = "\u2014 "  # em dash, space
 MAX_SIGNATURES = 100
 
 _ED25519_KEY_SIZE = 32
-_ED25519_SIGNATURE_SIZE = 64
 # tlog-checkpoint, "Note text" 2: ASCII decimal, no leading zeroes unless 0.
 _TREE_SIZE_RE = re.compile(r"0|[1-9][0-9]*")
 
@@ -68,7 +67,8 @@ class Checkpoint:
 
 def checkpoint_body(origin: str, tree_size: int, root: bytes) -> str:
     """The note text of a checkpoint, tlog-checkpoint "Note text" 1-3."""
-    _check_text_line(origin, MALFORMED_CHECKPOINT, "origin")
+    if not origin or not _is_note_text(origin) or "\n" in origin:
+        raise CheckpointError(MALFORMED_CHECKPOINT, "origin must be a non-empty line of text")
     if type(tree_size) is not int or not 0 <= tree_size <= MAX_TREE_SIZE:
         raise CheckpointError(MALFORMED_CHECKPOINT, "tree size must be an integer in [0, 2**64)")
     if not isinstance(root, bytes) or len(root) != HASH_SIZE:
@@ -207,28 +207,27 @@ def _parse_signature_line(line: str) -> tuple[str, bytes]:
 
 
 def _check_note_text(text: str) -> None:
-    # Valid UTF-8 with no ASCII control characters other than newline.
-    if not isinstance(text, str):
-        raise CheckpointError(MALFORMED_NOTE, "a note is text")
+    if not _is_note_text(text):
+        raise CheckpointError(MALFORMED_NOTE, "a note is UTF-8 text without control characters")
+
+
+def _is_note_text(text: object) -> bool:
+    # signed-note, "Format": valid UTF-8 with no ASCII control characters
+    # other than newline.
+    if not isinstance(text, str) or any(ord(ch) < 0x20 and ch != "\n" for ch in text):
+        return False
     try:
-        text.encode("utf-8")
+        text.encode("utf-8")  # fails on lone surrogates
     except UnicodeEncodeError:
-        raise CheckpointError(MALFORMED_NOTE, "note is not valid UTF-8") from None
-    if any(ord(ch) < 0x20 and ch != "\n" for ch in text):
-        raise CheckpointError(MALFORMED_NOTE, "note contains a control character")
-
-
-def _check_text_line(value: str, code: str, what: str) -> None:
-    if not isinstance(value, str) or not value or "\n" in value:
-        raise CheckpointError(code, f"{what} must be a non-empty single line")
-    _check_note_text(value)
+        return False
+    return True
 
 
 def _check_key_name(name: str) -> None:
     # signed-note, "Format": non-empty, no Unicode spaces, no "+".
-    if not isinstance(name, str) or not name or "+" in name or any(ch.isspace() for ch in name):
+    valid = name and _is_note_text(name) and "+" not in name
+    if not valid or any(ch.isspace() for ch in name):
         raise CheckpointError(INVALID_KEY, f"invalid key name {name!r}")
-    _check_note_text(name)
 
 
 def _b64decode(encoded: str) -> bytes:

@@ -7,7 +7,9 @@ The module-level ``root_hash``, ``inclusion_proof`` and ``consistency_proof``
 are the RFC's recursive definitions, read literally (O(n) per call): the
 reference the tests hold ``MerkleTree`` to. ``MerkleTree`` caches every
 complete subtree so that a root at any size and any proof cost O(log n) hashes.
-The verifiers are the RFC's iterative algorithms and never raise.
+A frontier (``frontier_extend``, ``frontier_root``) carries the log's state
+from one batch to the next without its leaves. The verifiers are the RFC's
+iterative algorithms and never raise.
 """
 
 from __future__ import annotations
@@ -171,24 +173,71 @@ class MerkleTree:
             return []
         return _subproof(first, 0, second, True, self._mth)
 
+    def frontier(self, size: int | None = None) -> list[bytes]:
+        """The roots of the complete subtrees making up the first ``size`` leaves, left first.
+
+        With ``frontier_extend`` this lets a sequencer grow the log without the old leaves.
+        """
+        size = len(self) if size is None else size
+        _check_range(0 <= size <= len(self), "tree size out of range")
+        return self._subtrees(0, size)
+
     def _subtree(self, height: int, i: int) -> bytes:
         start = i * HASH_SIZE
         return bytes(self._levels[height][start : start + HASH_SIZE])
 
-    def _mth(self, lo: int, hi: int) -> bytes:
-        # MTH(D[lo:hi]) for lo a multiple of the smallest power of two >= hi - lo,
-        # true of every range in the RFC's recursion. By section 2.1.1 the left
-        # child is always the largest complete subtree, so the root folds the
-        # complete subtrees of the range's binary decomposition from the right.
+    def _subtrees(self, lo: int, hi: int) -> list[bytes]:
+        # The complete subtrees of the range's binary decomposition, largest
+        # first: by section 2.1.1 the left child is always the largest complete
+        # subtree. lo must be a multiple of the smallest power of two >= hi - lo
+        # (true of every range in the RFC's recursion), so each is cached.
         subtrees = []
         while lo < hi:
             height = (hi - lo).bit_length() - 1
             subtrees.append(self._subtree(height, lo >> height))
             lo += 1 << height
-        node = subtrees.pop()
-        while subtrees:
-            node = node_hash(subtrees.pop(), node)
-        return node
+        return subtrees
+
+    def _mth(self, lo: int, hi: int) -> bytes:
+        return _fold(self._subtrees(lo, hi))
+
+
+def _fold(subtrees: list[bytes]) -> bytes:
+    # MTH of a range from its complete subtrees, left first: fold from the right.
+    node = subtrees[-1]
+    for left in reversed(subtrees[:-1]):
+        node = node_hash(left, node)
+    return node
+
+
+# -- The frontier: the log's state without its leaves --------------------------
+
+
+def frontier_extend(
+    frontier: Sequence[bytes], tree_size: int, leaves: Iterable[bytes]
+) -> list[bytes]:
+    """The frontier of a tree of ``tree_size`` leaves after appending ``leaves``.
+
+    A frontier holds one complete subtree root per 1 bit of the tree size,
+    largest (leftmost) first, as ``MerkleTree.frontier`` gives it.
+    """
+    _check_range(len(frontier) == tree_size.bit_count(), "frontier does not fit the tree size")
+    frontier = list(frontier)
+    for leaf in leaves:
+        if not _is_hash(leaf):
+            raise ValueError("a leaf must be a 32-byte leaf hash")
+        node, size = leaf, tree_size
+        while size & 1:  # merge equal subtrees, like a binary carry
+            node = node_hash(frontier.pop(), node)
+            size >>= 1
+        frontier.append(node)
+        tree_size += 1
+    return frontier
+
+
+def frontier_root(frontier: Sequence[bytes]) -> bytes:
+    """MTH of the tree a frontier describes (RFC 9162 section 2.1.1)."""
+    return _fold(list(frontier)) if frontier else EMPTY_ROOT
 
 
 # -- Verification: the iterative algorithms of RFC 9162 ----------------------

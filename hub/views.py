@@ -19,7 +19,7 @@ def healthz(request):
 def readyz(request):
     """Readiness: the database answers, and the broker when one is configured."""
     checks = {"database": _database_ok()}
-    if settings.CELERY_BROKER_URL:
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
         checks["broker"] = _broker_ok()
     if all(checks.values()):
         return JsonResponse({"status": "ready", "checks": checks})
@@ -39,7 +39,7 @@ def _database_ok() -> bool:
 
 def _broker_ok() -> bool:
     try:
-        with celery_app.connection_for_write() as conn:
+        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True
     except Exception:

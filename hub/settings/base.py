@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "hub.api",
     "schemas",
     "agencies",
+    "consent_ledger",
 ]
 
 MIDDLEWARE = [
@@ -198,12 +199,25 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", defau
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
+# --- Consent ledger -----------------------------------------------------------
+# A vital-interest disclosure lasts this long, then needs a new decision.
+EMERGENCY_DISCLOSURE_HOURS = env.int("EMERGENCY_DISCLOSURE_HOURS", default=24)
+# The Merkle log's origin line (C2SP tlog-checkpoint) and Ed25519 key. Without
+# LEDGER_SIGNING_KEY (base64 raw 32-byte private key) one is generated into the
+# database on first use.
+LEDGER_ORIGIN = env.str("LEDGER_ORIGIN", default="hub.invalid/consent-ledger")
+LEDGER_KEY_NAME = env.str("LEDGER_KEY_NAME", default="hub.invalid/consent-ledger")
+LEDGER_SIGNING_KEY = env.str("LEDGER_SIGNING_KEY", default="")
+LEDGER_SEQUENCER_BATCH = env.int("LEDGER_SEQUENCER_BATCH", default=1000)
+
 # --- Celery -----------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # No broker configured: tasks run eagerly in-process (the demo). With a broker the
 # worker settings below make a crash redeliver instead of losing work.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    CELERY_BROKER_URL = "memory://"  # never contacted: every task runs in-process
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

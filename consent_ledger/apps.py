@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ConsentLedgerConfig(AppConfig):
+    name = "consent_ledger"
+    verbose_name = "Consent ledger"
+    default_auto_field = "django.db.models.BigAutoField"

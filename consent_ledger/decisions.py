@@ -1,0 +1,104 @@
+"""The decision engine (DESIGN.md 4.2): for one subject, recipient agency,
+purpose and time, which categories may be disclosed, and on which basis.
+
+Precedence, per category:
+  1. an active statutory basis (vital_interest, legal_obligation, court_order,
+     blue_card_procedure) covering it -> permit (the law overrides the person);
+  2. else an active refusal covering it -> deny;
+  3. else an active consent covering it -> permit;
+  4. else deny (default deny).
+Pure functions over the subject's provisions: no queries here.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .models import Provision, ProvisionKind
+
+
+@dataclass(frozen=True)
+class Recipient:
+    agency_id: str
+    kind: str
+    team_ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class CategoryDecision:
+    category: str
+    permitted: bool
+    basis: str | None  # the legal-basis code that permitted, None when denied
+    entry_id: str | None  # the ledger entry that decided, None for default deny
+
+
+@dataclass(frozen=True)
+class Decision:
+    by_category: dict[str, CategoryDecision] = field(default_factory=dict)
+
+    @property
+    def permitted(self) -> list[str]:
+        return sorted(c for c, d in self.by_category.items() if d.permitted)
+
+    @property
+    def denied(self) -> list[str]:
+        return sorted(c for c, d in self.by_category.items() if not d.permitted)
+
+    @property
+    def basis_entries(self) -> list[str]:
+        return sorted({d.entry_id for d in self.by_category.values() if d.permitted and d.entry_id})
+
+
+def names_recipient(provision: Provision, recipient: Recipient) -> bool:
+    """Recipients match by agency, by agency kind, or by a team the agency is in."""
+    return (
+        recipient.agency_id in provision.recipient_agencies
+        or recipient.kind in provision.recipient_kinds
+        or not recipient.team_ids.isdisjoint(provision.recipient_teams)
+    )
+
+
+def covers(provision: Provision, recipient: Recipient, category: str, purpose: str, at: datetime) -> bool:
+    return (
+        provision.is_active(at)
+        and category in provision.categories
+        and purpose in provision.purposes
+        and names_recipient(provision, recipient)
+    )
+
+
+def _first(provisions, kinds, recipient, category, purpose, at):
+    # Oldest first, so the same history always names the same deciding entry.
+    matching = [p for p in provisions if p.kind in kinds and covers(p, recipient, category, purpose, at)]
+    return min(matching, key=lambda p: (p.valid_from, str(p.granted_entry_id)), default=None)
+
+
+_STATUTORY = (ProvisionKind.LEGAL_BASIS, ProvisionKind.EMERGENCY)
+
+
+def decide_category(provisions, recipient: Recipient, category: str, purpose: str, at: datetime) -> CategoryDecision:
+    statutory = _first(provisions, _STATUTORY, recipient, category, purpose, at)
+    if statutory is not None:
+        return CategoryDecision(category, True, statutory.basis, str(statutory.granted_entry_id))
+    refusal = _first(provisions, (ProvisionKind.REFUSAL,), recipient, category, purpose, at)
+    if refusal is not None:
+        return CategoryDecision(category, False, None, str(refusal.granted_entry_id))
+    consent = _first(provisions, (ProvisionKind.CONSENT,), recipient, category, purpose, at)
+    if consent is not None:
+        return CategoryDecision(category, True, "consent", str(consent.granted_entry_id))
+    return CategoryDecision(category, False, None, None)
+
+
+def decide(
+    provisions: Iterable[Provision], recipient: Recipient, categories: Iterable[str], purpose: str, at: datetime
+) -> Decision:
+    provisions = list(provisions)
+    return Decision({c: decide_category(provisions, recipient, c, purpose, at) for c in set(categories)})
+
+
+def has_any_basis(provisions: Iterable[Provision], recipient: Recipient, at: datetime) -> bool:
+    """Whether the recipient may learn the subject exists: some active
+    non-refusal provision names it, for any category or purpose."""
+    return any(
+        p.kind != ProvisionKind.REFUSAL and p.is_active(at) and names_recipient(p, recipient) for p in provisions
+    )

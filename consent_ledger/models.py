@@ -1,0 +1,173 @@
+"""Subjects, the append-only ledger, its current-state projection, and the
+Merkle log's sequencer state and checkpoints (DESIGN.md 4.2-4.4).
+
+Ledger entries hold pseudonymous ids, codes, times and hashes only. Free text
+(reasons, justifications, references) lives in `LedgerNote` beside the entry,
+which holds its sha256: erasing a note never breaks the log.
+"""
+
+import uuid
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from agencies.models import Agency
+from schemas.vocabularies import LEGAL_BASES, choices
+
+
+class Subject(models.Model):
+    """A person, pseudonymous: the hub knows them by UUID. The profile is read
+    only through the disclosure choke point (consent_ledger.disclosure)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="subjects")
+    profile = models.JSONField(encoder=DjangoJSONEncoder)
+    profile_schema = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class SubjectReference(models.Model):
+    """An agency's own reference for a subject (its case-file number)."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="references")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT)
+    external_ref = models.CharField(max_length=128)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "external_ref"], name="subject_ref_unique_per_agency"),
+        ]
+
+
+class EntryKind(models.TextChoices):
+    CONSENT_GRANTED = "consent_granted"
+    CONSENT_REVOKED = "consent_revoked"
+    REFUSAL_RECORDED = "refusal_recorded"
+    REFUSAL_WITHDRAWN = "refusal_withdrawn"
+    LEGAL_BASIS_ASSERTED = "legal_basis_asserted"
+    LEGAL_BASIS_ENDED = "legal_basis_ended"
+    EMERGENCY_DISCLOSURE = "emergency_disclosure"
+    DISCLOSURE = "disclosure"
+
+
+class LedgerEntry(models.Model):
+    """One append-only ledger entry; also a leaf of the Merkle log.
+
+    UPDATE and DELETE are refused by database triggers (consent_ledger/triggers.py)
+    except the sequencer filling `leaf_index` once. `leaf_hash` is computed at
+    insert from the entry's canonical bytes (RFC 8785), so it never changes.
+    """
+
+    seq = models.BigAutoField(primary_key=True)
+    id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=32, choices=EntryKind.choices)
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="ledger_entries")
+    recorded_by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    actor = models.CharField(max_length=128, help_text="user:<pk> or client:<client_id>, never a name")
+    recorded_at = models.DateTimeField()
+    body = models.JSONField(encoder=DjangoJSONEncoder, help_text="codes, ids, times and hashes only")
+    leaf_hash = models.CharField(max_length=64)
+    leaf_index = models.BigIntegerField(null=True, unique=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["subject", "kind", "seq"], name="ledger_subject_kind_seq"),
+            models.Index(fields=["seq"], condition=models.Q(leaf_index__isnull=True), name="ledger_unsequenced"),
+        ]
+
+
+class LedgerNote(models.Model):
+    """Free text that belongs to an entry (a revocation reason, an emergency
+    justification). The entry holds the text's sha256; the text may be erased."""
+
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="note", to_field="id")
+    text = models.TextField()
+
+
+class ProvisionKind(models.TextChoices):
+    CONSENT = "consent"
+    REFUSAL = "refusal"
+    LEGAL_BASIS = "legal_basis"
+    EMERGENCY = "emergency"
+
+
+class Provision(models.Model):
+    """Current-state projection of the ledger: one row per consent, refusal,
+    legal basis or emergency disclosure, ended when revoked, withdrawn or ended.
+    Written in the same transaction as the ledger entries it mirrors, so
+    decisions read a subject's few provisions, never the whole ledger."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="provisions")
+    kind = models.CharField(max_length=16, choices=ProvisionKind.choices)
+    basis = models.CharField(max_length=32, choices=choices(LEGAL_BASES), blank=True)
+    recipient_agencies = models.JSONField(default=list)
+    recipient_kinds = models.JSONField(default=list)
+    recipient_teams = models.JSONField(default=list)
+    categories = models.JSONField()
+    purposes = models.JSONField()
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField(null=True, blank=True)
+    form = models.CharField(max_length=32, blank=True)
+    grantor = models.CharField(max_length=32, blank=True)
+    evidence_sha256 = models.CharField(max_length=64, blank=True)
+    reference = models.CharField(max_length=255, blank=True)
+    recorded_by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    granted_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+", to_field="id")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_entry = models.OneToOneField(
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", to_field="id"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["subject", "ended_at"], name="provision_subject_active")]
+
+    def is_active(self, at) -> bool:
+        return (
+            self.valid_from <= at
+            and (self.valid_until is None or at < self.valid_until)
+            and (self.ended_at is None or at < self.ended_at)
+        )
+
+
+class EmergencyReview(models.Model):
+    """Every emergency (vital-interest) disclosure is reviewed afterwards by a
+    supervisor or the DPO of the agency that recorded it."""
+
+    provision = models.OneToOneField(Provision, on_delete=models.PROTECT, related_name="review")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    upheld = models.BooleanField(null=True)
+    comment = models.TextField(blank=True)
+
+
+class SequencerState(models.Model):
+    """The one row the sequencer locks: only sequencing is serialised, never an
+    append. `frontier` holds the roots of the perfect subtrees that make up the
+    tree (RFC 9162 §2.1.1 split), largest first, hex: O(log n) state from which
+    the next root is computed without reading old leaves."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    tree_size = models.BigIntegerField(default=0)
+    frontier = models.JSONField(default=list)
+
+
+class SigningKey(models.Model):
+    """The Ed25519 checkpoint key when none is given in settings."""
+
+    key_name = models.CharField(max_length=255, unique=True)
+    private_key = models.BinaryField()
+    public_key = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Checkpoint(models.Model):
+    """A signed C2SP checkpoint of the log at `tree_size`; beside the log, not in it."""
+
+    tree_size = models.BigIntegerField(unique=True)
+    root_hash = models.CharField(max_length=64)
+    key_name = models.CharField(max_length=255)
+    note = models.TextField(help_text="the signed note text")
+    created_at = models.DateTimeField()

@@ -1,0 +1,62 @@
+"""Every read of subjects and the ledger, scoped to the calling agency. An
+object the caller may not see is a 404, never a 403 (DESIGN.md principle 7)."""
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from agencies.callers import Caller
+from agencies.models import Agency, TeamMembership
+from hub.api.errors import NotFoundError
+
+from .decisions import Recipient, has_any_basis
+from .models import EntryKind, LedgerEntry, Provision, Subject
+
+
+def recipient_of(agency: Agency) -> Recipient:
+    teams = TeamMembership.objects.filter(agency=agency).values_list("team_id", flat=True)
+    return Recipient(agency_id=str(agency.id), kind=agency.kind, team_ids=frozenset(str(t) for t in teams))
+
+
+def provisions_in_force(subject_id, at=None) -> list[Provision]:
+    """The subject's provisions not ended by `at` (validity is checked by the
+    decision engine): a handful of rows, whatever the size of the ledger."""
+    at = at or timezone.now()
+    return list(Provision.objects.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=at), subject_id=subject_id))
+
+
+def subject_get_for_caller(subject_id, caller: Caller) -> Subject:
+    """The subject if the caller owns it or has a basis for at least one
+    category; otherwise 404, so its existence is not revealed."""
+    subject = Subject.objects.filter(pk=subject_id).first()
+    if subject is None:
+        raise NotFoundError("No such subject.")
+    if subject.owner_id == caller.agency.id:
+        return subject
+    now = timezone.now()
+    if not has_any_basis(provisions_in_force(subject.id, now), recipient_of(caller.agency), now):
+        raise NotFoundError("No such subject.")
+    return subject
+
+
+def subject_get_owned(subject_id, caller: Caller) -> Subject:
+    subject = Subject.objects.filter(pk=subject_id, owner=caller.agency).first()
+    if subject is None:
+        raise NotFoundError("No such subject.")
+    return subject
+
+
+def disclosure_list_for_subject(subject: Subject) -> QuerySet[LedgerEntry]:
+    """The accounting of disclosures (newest first) of a subject the caller owns."""
+    return LedgerEntry.objects.filter(subject=subject, kind=EntryKind.DISCLOSURE).order_by("-seq")
+
+
+def ledger_entry_get_for_caller(entry_id, caller: Caller) -> LedgerEntry:
+    """An entry the caller recorded, or one about a subject it owns."""
+    entry = (
+        LedgerEntry.objects.filter(id=entry_id)
+        .filter(Q(recorded_by=caller.agency) | Q(subject__owner=caller.agency))
+        .first()
+    )
+    if entry is None:
+        raise NotFoundError("No such ledger entry.")
+    return entry

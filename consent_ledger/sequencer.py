@@ -1,0 +1,110 @@
+"""The sequencer: gives committed ledger entries consecutive leaf indexes, in
+the order it sees them committed, and signs a checkpoint of each new tree size
+(DESIGN.md 4.4). Appends never wait for it: only concurrent sequencers
+serialise, on the SequencerState row.
+
+The tree is kept as its frontier, the roots of the perfect subtrees that make
+it up (largest first): appending a leaf and computing the root read no old
+leaves (RFC 9162 §2.1.1: MTH splits at the largest power of two below n).
+"""
+
+import base64
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .checkpoint import checkpoint_body, sign_note
+from .merkle import EMPTY_ROOT, node_hash
+from .models import Checkpoint, LedgerEntry, SequencerState, SigningKey
+
+
+def frontier_append(frontier: list[bytes], size: int, leaf: bytes) -> None:
+    """Add leaf number `size` (0-based) to the frontier of a tree of `size` leaves."""
+    node = leaf
+    while size & 1:  # each trailing 1 bit is a perfect subtree the new node completes
+        node = node_hash(frontier.pop(), node)
+        size >>= 1
+    frontier.append(node)
+
+
+def frontier_root(frontier: list[bytes]) -> bytes:
+    if not frontier:
+        return EMPTY_ROOT
+    root = frontier[-1]
+    for subtree in reversed(frontier[:-1]):
+        root = node_hash(subtree, root)
+    return root
+
+
+@dataclass(frozen=True)
+class LedgerKey:
+    name: str
+    private_key: Ed25519PrivateKey
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.private_key.public_key()
+
+    @property
+    def public_key_b64(self) -> str:
+        raw = self.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return base64.b64encode(raw).decode()
+
+
+def signing_key() -> LedgerKey:
+    """The checkpoint key: LEDGER_SIGNING_KEY when set, else one generated into
+    the database on first use (and kept)."""
+    name = settings.LEDGER_KEY_NAME
+    if settings.LEDGER_SIGNING_KEY:
+        raw = base64.b64decode(settings.LEDGER_SIGNING_KEY)
+        return LedgerKey(name, Ed25519PrivateKey.from_private_bytes(raw))
+    stored = SigningKey.objects.filter(key_name=name).first()
+    if stored is None:
+        key = Ed25519PrivateKey.generate()
+        raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+        public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        with transaction.atomic():
+            stored, _ = SigningKey.objects.get_or_create(key_name=name, defaults={"private_key": raw, "public_key": public})
+    return LedgerKey(name, Ed25519PrivateKey.from_private_bytes(bytes(stored.private_key)))
+
+
+@transaction.atomic
+def ledger_sequence(*, batch_size: int | None = None) -> Checkpoint | None:
+    """Sequence up to one batch of committed, unsequenced entries and sign a
+    checkpoint of the new tree. Returns the checkpoint, or None when idle."""
+    batch_size = batch_size or settings.LEDGER_SEQUENCER_BATCH
+    SequencerState.objects.get_or_create(pk=1)
+    state = SequencerState.objects.select_for_update().get(pk=1)
+    entries = list(
+        LedgerEntry.objects.filter(leaf_index__isnull=True).order_by("seq").only("seq", "leaf_hash")[:batch_size]
+    )
+    if not entries:
+        return None
+    frontier = [bytes.fromhex(h) for h in state.frontier]
+    size = state.tree_size
+    for entry in entries:
+        LedgerEntry.objects.filter(seq=entry.seq, leaf_index__isnull=True).update(leaf_index=size)
+        frontier_append(frontier, size, bytes.fromhex(entry.leaf_hash))
+        size += 1
+    state.tree_size, state.frontier = size, [h.hex() for h in frontier]
+    state.save(update_fields=["tree_size", "frontier"])
+    return _checkpoint_sign(size, frontier_root(frontier))
+
+
+def _checkpoint_sign(tree_size: int, root: bytes) -> Checkpoint:
+    key = signing_key()
+    note = sign_note(checkpoint_body(settings.LEDGER_ORIGIN, tree_size, root), key.name, key.private_key)
+    return Checkpoint.objects.create(
+        tree_size=tree_size, root_hash=root.hex(), key_name=key.name, note=note, created_at=timezone.now()
+    )
+
+
+def ledger_sequence_all() -> int:
+    """Run batches until nothing is left; returns the tree size."""
+    while ledger_sequence() is not None:
+        pass
+    return SequencerState.objects.get_or_create(pk=1)[0].tree_size

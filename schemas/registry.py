@@ -1,0 +1,433 @@
+"""The registry of the hub's published JSON Schemas (DESIGN.md 3, 4.3, 6).
+
+Every `*.json` file under `schemas/json/` is one JSON Schema 2020-12 document
+whose `$id` is `https://schemas.hub.invalid/<name>/<version>` (the versioning
+rules are in the `$comment` of schemas/json/subject.json). A schema is known by
+its `$id`, by "<name>/<version>" and, for its highest version, by "<name>".
+
+The registry refuses to start (SchemaRegistryError, listing every problem) when a
+schema is not valid against the 2020-12 metaschema, uses a format it cannot
+check, refers to anything outside the registry, or has a property whose data
+category does not resolve (DESIGN.md 4.3). Remote references are never fetched.
+
+This module imports nothing from Django or from the hub's apps: the system check
+that reports `check_registry()` lives with the composition root.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from jsonschema import Draft202012Validator, ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from schemas.categories import CategoryError, CategoryMap, json_pointer
+from schemas.formats import FORMAT_CHECKER, pesel_problem
+from schemas.vocabularies import DATA_CATEGORIES, codes
+
+DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "json"
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+ID_PREFIX = "https://schemas.hub.invalid/"
+_ID_RE = re.compile(r"https://schemas\.hub\.invalid/([a-z][a-z0-9_.-]*)/([1-9][0-9]*)")
+
+DEFAULT_MAX_DEPTH = 32
+DEFAULT_MAX_BYTES = 1_000_000  # of the compact UTF-8 JSON encoding
+
+# ValidationProblem codes for the limits checked before jsonschema runs.
+TOO_DEEP = "too_deep"
+TOO_LARGE = "too_large"
+NOT_JSON = "not_json"
+
+
+class SchemaRegistryError(Exception):
+    """The schemas cannot be served. `problems` lists every problem found."""
+
+    def __init__(self, problems: Iterable[str]):
+        self.problems = list(problems)
+        super().__init__("invalid JSON schemas:\n" + "\n".join(f"- {p}" for p in self.problems))
+
+
+class UnknownSchema(KeyError):
+    pass
+
+
+class RemoteReferenceRefused(LookupError):
+    """Raised by the referencing registry instead of fetching a schema."""
+
+
+def refuse_remote_retrieval(uri: str) -> Resource:
+    raise RemoteReferenceRefused(
+        f"refusing to fetch {uri!r}: only schemas in the hub's registry can be referenced, "
+        "and remote schemas are never fetched"
+    )
+
+
+@dataclass(frozen=True, order=True)
+class ValidationProblem:
+    """One reason an instance is invalid. `pointer` is an RFC 6901 pointer into
+    the instance ("" is the whole document); `detail` is an English sentence
+    fragment that never repeats the submitted value; `code` is the JSON Schema
+    keyword that failed, or one of TOO_DEEP, TOO_LARGE, NOT_JSON."""
+
+    pointer: str
+    detail: str
+    code: str
+
+
+@dataclass(frozen=True)
+class _Entry:
+    id: str
+    name: str
+    version: int
+    path: Path
+    schema: dict
+    validator: Draft202012Validator
+    categories: CategoryMap
+
+
+class SchemaRegistry:
+    """The schemas of one directory (default: schemas/json/), checked as a whole
+    at construction. `max_depth` and `max_bytes` bound what `validate` accepts;
+    `valid_categories` defaults to the data_categories vocabulary."""
+
+    def __init__(
+        self,
+        directory: Path | str | None = None,
+        *,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        valid_categories: Iterable[str] | None = None,
+    ):
+        self.directory = Path(DEFAULT_DIRECTORY if directory is None else directory)
+        self.max_depth = max_depth
+        self.max_bytes = max_bytes
+        valid = tuple(codes(DATA_CATEGORIES) if valid_categories is None else valid_categories)
+        documents, problems = _load_documents(self.directory)
+        by_id = {schema_id: schema for schema_id, (_, schema) in documents.items()}
+        category_maps: dict[str, CategoryMap] = {}
+        for schema_id, (path, schema) in documents.items():
+            label = _label(path, self.directory)
+            schema_problems = _schema_problems(schema)
+            problems += [f"{label}: {p}" for p in schema_problems]
+            if schema_problems:
+                continue  # categories are only resolved in well-formed schemas
+            try:
+                category_maps[schema_id] = CategoryMap.compile(schema, valid_codes=valid, documents=by_id)
+            except CategoryError as error:
+                problems += [f"{label}: {p}" for p in error.problems]
+        if problems:
+            raise SchemaRegistryError(problems)
+        self.referencing_registry = Registry(retrieve=refuse_remote_retrieval).with_resources(
+            (schema_id, Resource.from_contents(schema, default_specification=DRAFT202012))
+            for schema_id, schema in by_id.items()
+        ).crawl()
+        self._entries: dict[str, _Entry] = {}
+        for schema_id, (path, schema) in documents.items():
+            self._add(schema_id, path, schema, category_maps[schema_id])
+
+    def _add(self, schema_id: str, path: Path, schema: dict, categories: CategoryMap) -> None:
+        name, version = _ID_RE.fullmatch(schema_id).groups()
+        entry = _Entry(
+            id=schema_id,
+            name=name,
+            version=int(version),
+            path=path,
+            schema=schema,
+            validator=Draft202012Validator(
+                schema, registry=self.referencing_registry, format_checker=FORMAT_CHECKER
+            ),
+            categories=categories,
+        )
+        self._entries[schema_id] = entry
+        self._entries[f"{name}/{version}"] = entry
+        latest = self._entries.get(name)
+        if latest is None or latest.version < entry.version:
+            self._entries[name] = entry
+
+    # -- look-ups ------------------------------------------------------------
+
+    def _entry(self, name_or_id: str) -> _Entry:
+        try:
+            return self._entries[name_or_id]
+        except KeyError:
+            raise UnknownSchema(f"no schema {name_or_id!r}; known: {', '.join(self.names())}") from None
+
+    def names(self) -> list[str]:
+        """Every schema as "<name>/<version>", sorted by name then version."""
+        entries = {entry.id: entry for entry in self._entries.values()}.values()
+        return [f"{e.name}/{e.version}" for e in sorted(entries, key=lambda e: (e.name, e.version))]
+
+    def schema_id(self, name_or_id: str) -> str:
+        """The `$id` of a schema: what to store beside a document validated by it."""
+        return self._entry(name_or_id).id
+
+    def get(self, name_or_id: str) -> dict:
+        """A copy of the schema ("subject" gives the highest version)."""
+        return copy.deepcopy(self._entry(name_or_id).schema)
+
+    def validator(self, name_or_id: str) -> Draft202012Validator:
+        """The schema's validator, asserting formats. It does not apply the depth
+        and size limits: validate untrusted input with `validate`."""
+        return self._entry(name_or_id).validator
+
+    def category_map(self, name_or_id: str) -> CategoryMap:
+        return self._entry(name_or_id).categories
+
+    # -- validation ----------------------------------------------------------
+
+    def validate(self, name_or_id: str, instance: object) -> list[ValidationProblem]:
+        """Every problem with `instance`, sorted by pointer; empty when valid."""
+        entry = self._entry(name_or_id)
+        limit_problem = self._limit_problem(instance)
+        if limit_problem is not None:
+            return [limit_problem]
+        problems: set[tuple[tuple, ValidationProblem]] = set()
+        for error in entry.validator.iter_errors(instance):
+            for path, detail in _describe(error):
+                problems.add((_sort_key(path), ValidationProblem(json_pointer(path), detail, _code(error))))
+        return [problem for _, problem in sorted(problems)]
+
+    def _limit_problem(self, instance: object) -> ValidationProblem | None:
+        """Refuse pathological documents before jsonschema walks them: the walk
+        is iterative, so depth cannot exhaust the stack."""
+        stack = [(instance, 0)]
+        while stack:
+            value, depth = stack.pop()
+            if isinstance(value, (dict, list)):
+                if depth + 1 > self.max_depth:
+                    return ValidationProblem("", f"is nested more than {self.max_depth} levels deep", TOO_DEEP)
+                if isinstance(value, dict):
+                    if not all(isinstance(key, str) for key in value):
+                        return ValidationProblem("", "has an object member name that is not a string", NOT_JSON)
+                    stack.extend((child, depth + 1) for child in value.values())
+                else:
+                    stack.extend((child, depth + 1) for child in value)
+            elif isinstance(value, float) and not math.isfinite(value):
+                return ValidationProblem("", "contains a number that JSON cannot represent", NOT_JSON)
+            elif not (value is None or isinstance(value, (str, int, float))):
+                return ValidationProblem("", "contains a value that is not JSON", NOT_JSON)
+        size = len(json.dumps(instance, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        if size > self.max_bytes:
+            return ValidationProblem("", f"is larger than {self.max_bytes} bytes as compact JSON", TOO_LARGE)
+        return None
+
+    # -- categories ----------------------------------------------------------
+
+    def prune(self, name_or_id: str, document: object, permitted: Iterable[str]) -> tuple[object, list[str]]:
+        """See `categories.CategoryMap.prune`."""
+        return self._entry(name_or_id).categories.prune(document, permitted)
+
+    def categories_present(self, name_or_id: str, document: object) -> set[str]:
+        return self._entry(name_or_id).categories.present(document)
+
+
+# -- loading -------------------------------------------------------------------
+
+
+def _label(path: Path, directory: Path) -> str:
+    try:
+        return str(path.relative_to(directory))
+    except ValueError:
+        return str(path)
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    # json.loads keeps the last of two equal keys; in a schema that silently
+    # drops a keyword (say, a second x-category), so refuse it.
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _load_documents(directory: Path) -> tuple[dict[str, tuple[Path, dict]], list[str]]:
+    documents: dict[str, tuple[Path, dict]] = {}
+    problems: list[str] = []
+    if not directory.is_dir():
+        return documents, [f"{directory}: not a directory"]
+    for path in sorted(directory.rglob("*.json")):
+        label = _label(path, directory)
+        try:
+            schema = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_refuse_duplicate_keys)
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            problems.append(f"{label}: cannot be read as JSON: {error}")
+            continue
+        if not isinstance(schema, dict):
+            problems.append(f"{label}: a schema document must be a JSON object")
+            continue
+        if schema.get("$schema") != DIALECT:
+            problems.append(f"{label}: $schema must be {DIALECT!r}")
+        schema_id = schema.get("$id")
+        if not isinstance(schema_id, str) or not _ID_RE.fullmatch(schema_id):
+            problems.append(f"{label}: $id must look like {ID_PREFIX}<name>/<version>, e.g. {ID_PREFIX}subject/1")
+            continue
+        if schema_id in documents:
+            other = _label(documents[schema_id][0], directory)
+            problems.append(f"{label}: $id {schema_id!r} is already used by {other}")
+            continue
+        documents[schema_id] = (path, schema)
+    return documents, problems
+
+
+def _schema_problems(schema: dict) -> list[str]:
+    problems = []
+    metaschema_validator = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+    for error in sorted(metaschema_validator.iter_errors(schema), key=lambda e: list(map(str, e.absolute_path))):
+        problems.append(f"{json_pointer(error.absolute_path) or '(root)'} (schema): {error.message}")
+    for location, format_name in _formats(schema, ()):
+        if format_name not in FORMAT_CHECKER.checkers:
+            problems.append(
+                f"{json_pointer(location) or '(root)'} (schema): format {format_name!r} cannot be checked "
+                "here (unknown, or its optional package is not installed)"
+            )
+    return problems
+
+
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMAS = (
+    "additionalProperties", "unevaluatedProperties", "items", "unevaluatedItems", "contains",
+    "propertyNames", "not", "if", "then", "else", "contentSchema",
+)
+
+
+def _formats(schema: object, location: tuple) -> Iterator[tuple[tuple, str]]:
+    """(schema location, format) for every `format` keyword in `schema`."""
+    if not isinstance(schema, dict):
+        return
+    if isinstance(schema.get("format"), str):
+        yield location, schema["format"]
+    for keyword in _SCHEMA_MAPS:
+        if isinstance(schema.get(keyword), dict):
+            for name, subschema in schema[keyword].items():
+                yield from _formats(subschema, (*location, keyword, name))
+    for keyword in _SCHEMA_LISTS:
+        if isinstance(schema.get(keyword), list):
+            for index, subschema in enumerate(schema[keyword]):
+                yield from _formats(subschema, (*location, keyword, index))
+    for keyword in _SCHEMAS:
+        if keyword in schema:
+            yield from _formats(schema[keyword], (*location, keyword))
+
+
+# -- describing errors -----------------------------------------------------------
+
+_TYPE_NAMES = {
+    "object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
+    "number": "a number", "boolean": "true or false", "null": "null",
+}
+_FORMAT_DETAILS = {
+    "date": "must be a date in the form YYYY-MM-DD",
+    "date-time": "must be an RFC 3339 date and time with a time zone offset, e.g. 2025-01-31T12:00:00Z",
+    "time": "must be an RFC 3339 time with a time zone offset, e.g. 12:00:00Z",
+    "email": "must be an e-mail address",
+    "idn-email": "must be an e-mail address",
+    "uuid": "must be a UUID",
+    "ipv4": "must be an IPv4 address",
+    "ipv6": "must be an IPv6 address",
+    "regex": "must be a regular expression",
+}
+
+
+def _code(error: ValidationError) -> str:
+    return error.validator if isinstance(error.validator, str) else "false"
+
+
+def _sort_key(path: tuple) -> tuple:
+    return tuple((0, token, "") if isinstance(token, int) else (1, 0, token) for token in path)
+
+
+def _describe(error: ValidationError) -> list[tuple[tuple, str]]:
+    """(instance path, detail) pairs for one jsonschema error. jsonschema's own
+    messages repeat the instance (a PESEL, a name); ours never do."""
+    path = tuple(error.absolute_path)
+    keyword, expected, instance = error.validator, error.validator_value, error.instance
+    if keyword == "required" and isinstance(instance, dict):
+        return [((*path, name), "is required") for name in expected if name not in instance]
+    if keyword == "dependentRequired" and isinstance(instance, dict):
+        return [
+            ((*path, name), f"is required when {trigger!r} is present")
+            for trigger, needed in expected.items() if trigger in instance
+            for name in needed if name not in instance
+        ]
+    if keyword == "additionalProperties" and expected is False and isinstance(instance, dict):
+        declared = error.schema.get("properties", {})
+        patterns = error.schema.get("patternProperties", {})
+        extras = [k for k in instance if k not in declared and not any(re.search(p, k) for p in patterns)]
+        if extras:
+            return [((*path, name), "is not allowed here") for name in extras]
+        return [(path, "has members that are not allowed")]
+    return [(path, _detail(keyword, expected, instance))]
+
+
+def _count(number: object, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _detail(keyword: object, expected: object, instance: object) -> str:
+    if keyword == "type":
+        names = [expected] if isinstance(expected, str) else list(expected)
+        return "must be " + " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+    if keyword == "format":
+        if expected == "pesel":
+            return f"must be a valid PESEL number: this one {pesel_problem(instance)}"
+        return _FORMAT_DETAILS.get(expected, f"must be a valid {expected}")
+    simple = {
+        "enum": lambda: "must be one of: " + ", ".join(json.dumps(v, ensure_ascii=False) for v in expected),
+        "const": lambda: "must be exactly " + json.dumps(expected, ensure_ascii=False),
+        "minLength": lambda: "must not be empty" if expected == 1 else f"must be at least {expected} characters long",
+        "maxLength": lambda: f"must be at most {_count(expected, 'character')} long",
+        "pattern": lambda: f"must match the pattern {expected}",
+        "minimum": lambda: f"must be at least {expected}",
+        "maximum": lambda: f"must be at most {expected}",
+        "exclusiveMinimum": lambda: f"must be greater than {expected}",
+        "exclusiveMaximum": lambda: f"must be less than {expected}",
+        "multipleOf": lambda: f"must be a multiple of {expected}",
+        "minItems": lambda: "must not be empty" if expected == 1 else f"must have at least {expected} items",
+        "maxItems": lambda: f"must have at most {_count(expected, 'item')}",
+        "uniqueItems": lambda: "must not contain the same item twice",
+        "minProperties": lambda: "must not be empty" if expected == 1 else f"must have at least {expected} members",
+        "maxProperties": lambda: f"must have at most {_count(expected, 'member')}",
+        "contains": lambda: "must contain a matching item",
+        "minContains": lambda: f"must contain at least {_count(expected, 'matching item')}",
+        "maxContains": lambda: f"must contain at most {_count(expected, 'matching item')}",
+        "anyOf": lambda: "does not match any of the allowed forms",
+        "oneOf": lambda: "must match exactly one of the allowed forms",
+        "not": lambda: "has a form that is not allowed here",
+        "propertyNames": lambda: "has a member name that is not allowed",
+        "unevaluatedProperties": lambda: "has members that are not allowed",
+        "unevaluatedItems": lambda: "has items that are not allowed",
+        "additionalProperties": lambda: "has members that are not allowed",
+        None: lambda: "is not allowed here",  # a `false` schema
+    }
+    describe = simple.get(keyword)
+    return describe() if describe else f"does not satisfy the schema's {keyword!r} rule"
+
+
+# -- the process-wide registry ---------------------------------------------------
+
+
+@cache
+def get_registry() -> SchemaRegistry:
+    """The registry of schemas/json/, built on first use (a failure is not cached)."""
+    return SchemaRegistry()
+
+
+def check_registry() -> list[str]:
+    """Every problem that stops the registry from loading; empty when it loads.
+    For the Django system check."""
+    try:
+        get_registry()
+    except SchemaRegistryError as error:
+        return list(error.problems)
+    return []
