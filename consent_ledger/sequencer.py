@@ -18,26 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .checkpoint import checkpoint_body, sign_note
-from .merkle import EMPTY_ROOT, node_hash
+from .merkle import frontier_extend, frontier_root
 from .models import Checkpoint, LedgerEntry, SequencerState, SigningKey
-
-
-def frontier_append(frontier: list[bytes], size: int, leaf: bytes) -> None:
-    """Add leaf number `size` (0-based) to the frontier of a tree of `size` leaves."""
-    node = leaf
-    while size & 1:  # each trailing 1 bit is a perfect subtree the new node completes
-        node = node_hash(frontier.pop(), node)
-        size >>= 1
-    frontier.append(node)
-
-
-def frontier_root(frontier: list[bytes]) -> bytes:
-    if not frontier:
-        return EMPTY_ROOT
-    root = frontier[-1]
-    for subtree in reversed(frontier[:-1]):
-        root = node_hash(subtree, root)
-    return root
 
 
 @dataclass(frozen=True)
@@ -84,12 +66,13 @@ def ledger_sequence(*, batch_size: int | None = None) -> Checkpoint | None:
     )
     if not entries:
         return None
-    frontier = [bytes.fromhex(h) for h in state.frontier]
     size = state.tree_size
-    for entry in entries:
-        LedgerEntry.objects.filter(seq=entry.seq, leaf_index__isnull=True).update(leaf_index=size)
-        frontier_append(frontier, size, bytes.fromhex(entry.leaf_hash))
-        size += 1
+    for offset, entry in enumerate(entries):
+        LedgerEntry.objects.filter(seq=entry.seq, leaf_index__isnull=True).update(leaf_index=size + offset)
+    frontier = frontier_extend(
+        [bytes.fromhex(h) for h in state.frontier], size, (bytes.fromhex(e.leaf_hash) for e in entries)
+    )
+    size += len(entries)
     state.tree_size, state.frontier = size, [h.hex() for h in frontier]
     state.save(update_fields=["tree_size", "frontier"])
     return _checkpoint_sign(size, frontier_root(frontier))

@@ -73,3 +73,41 @@ def make_user(db):
 
 def bearer(token: str) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+ALL_SCOPES = (
+    "agencies:read subjects:read subjects:write consents:read consents:write referrals:read referrals:write "
+    "events:read ledger:read audit:read"
+).split()
+
+
+class Party:
+    """An agency with an OAuth2 client and a token from the real token endpoint,
+    making JSON API calls through the Django test client."""
+
+    def __init__(self, client, agency, application, token):
+        self.client, self.agency, self.application, self.token = client, agency, application, token
+
+    @property
+    def caller(self):
+        from agencies.callers import Caller
+
+        return Caller(agency=self.agency, application=self.application)
+
+    def get(self, path, **params):
+        return self.client.get(path, params, **bearer(self.token))
+
+    def post(self, path, body=None, **headers):
+        return self.client.post(path, body or {}, content_type="application/json", **bearer(self.token), **headers)
+
+
+@pytest.fixture
+def party(client, make_agency, make_client, obtain_token):
+    """party(name, kind, scopes=ALL_SCOPES) -> Party."""
+
+    def make(name, kind="ops", scopes=ALL_SCOPES, **agency_kwargs):
+        agency = make_agency(name=name, kind=kind, **agency_kwargs)
+        application, secret = make_client(agency, scopes)
+        return Party(client, agency, application, obtain_token(application, secret))
+
+    return make

@@ -1,0 +1,383 @@
+"""Subjects, consents, refusals, legal bases, emergencies, decisions,
+accounting of disclosures and the Merkle log (DESIGN.md section 6)."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agencies.models import Agency
+from hub.api.errors import NotFoundError, ValidationFailed
+from hub.api.idempotency import IdempotentCreateMixin
+from hub.api.pagination import CursorPagination
+from hub.api.serializers import InputSerializer
+from schemas.vocabularies import DATA_CATEGORIES, codes
+
+from .. import services
+from ..decisions import decide
+from ..disclosure import disclose, require_purpose
+from ..proofs import consistency_proof_for, inclusion_proof_for
+from ..receipts import consent_receipt
+from ..selectors import (
+    disclosure_list_for_subject,
+    ledger_entry_get_for_caller,
+    provisions_in_force,
+    recipient_of,
+    subject_get_for_caller,
+    subject_get_owned,
+)
+from ..models import Checkpoint
+from ..sequencer import signing_key
+from .serializers import (
+    LedgerEntryRefOutput,
+    LegalBasisInput,
+    ProvisionInput,
+    ProvisionOutput,
+    ReasonInput,
+)
+
+
+def _entry_ref(entry) -> dict:
+    return {"id": str(entry.id), "leaf_hash": entry.leaf_hash}
+
+
+def _parsed(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+class CreatedOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    ledger_entry = LedgerEntryRefOutput()
+
+
+# --- Subjects -------------------------------------------------------------------
+
+
+class SubjectCreateApi(IdempotentCreateMixin, APIView):
+    """Register a person (pseudonymous id) with a profile valid against `schemas/subject`."""
+
+    required_scopes = ["subjects:write"]
+
+    class Input(InputSerializer):
+        external_ref = serializers.CharField(max_length=128)
+        profile = serializers.DictField()
+
+    @extend_schema(request=Input, responses={201: inline_serializer("SubjectCreated", {"id": serializers.UUIDField()})})
+    def post(self, request):
+        data = _parsed(self.Input, request).validated_data
+        subject = services.subject_create(caller=request.caller, **data)
+        return Response({"id": str(subject.id)}, status=status.HTTP_201_CREATED)
+
+
+class SubjectDisclosedOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    profile = serializers.DictField()
+    withheld_categories = serializers.ListField(child=serializers.CharField())
+
+
+class SubjectDetailApi(APIView):
+    """The subject's profile, disclosed for `purpose`: pruned to the categories the
+    calling agency may receive, and recorded in the accounting of disclosures."""
+
+    required_scopes = ["subjects:read"]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("purpose", str, required=False, description="Required unless you own the subject.")],
+        responses=SubjectDisclosedOutput,
+    )
+    def get(self, request, subject_id):
+        subject = subject_get_for_caller(subject_id, request.caller)
+        purpose = request.query_params.get("purpose")
+        if subject.owner_id == request.caller.agency.id and purpose is None:
+            purpose = "case_coordination"
+        disclosed = disclose(
+            subject=subject, caller=request.caller, purpose=require_purpose(purpose),
+            document=subject.profile, schema=subject.profile_schema,
+        )
+        return Response(
+            {"id": str(subject.id), "profile": disclosed.document, "withheld_categories": disclosed.withheld_categories}
+        )
+
+
+# --- Consents, refusals, legal bases, emergencies ------------------------------------
+
+
+class ConsentCreateApi(IdempotentCreateMixin, APIView):
+    """Record informed consent; answers with a consent receipt."""
+
+    required_scopes = ["consents:write"]
+
+    @extend_schema(request=ProvisionInput, responses={201: CreatedOutput})
+    def post(self, request, subject_id):
+        data = _parsed(ProvisionInput, request)
+        provision = services.consent_grant(
+            caller=request.caller, subject_id=subject_id, terms=data.terms(),
+            form=data.validated_data["form"], grantor=data.validated_data["grantor"],
+            evidence_sha256=data.validated_data["evidence_sha256"],
+        )
+        body = {
+            "id": str(provision.id),
+            "ledger_entry": _entry_ref(provision.granted_entry),
+            "receipt": consent_receipt(provision, controller=request.caller.agency),
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class RefusalCreateApi(IdempotentCreateMixin, APIView):
+    """Record a refusal: these recipients must never receive these categories."""
+
+    required_scopes = ["consents:write"]
+
+    @extend_schema(request=ProvisionInput, responses={201: CreatedOutput})
+    def post(self, request, subject_id):
+        data = _parsed(ProvisionInput, request)
+        provision = services.refusal_record(
+            caller=request.caller, subject_id=subject_id, terms=data.terms(),
+            form=data.validated_data["form"], grantor=data.validated_data["grantor"],
+            evidence_sha256=data.validated_data["evidence_sha256"],
+        )
+        return Response(
+            {"id": str(provision.id), "ledger_entry": _entry_ref(provision.granted_entry)},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class LegalBasisCreateApi(IdempotentCreateMixin, APIView):
+    """Record a statutory basis: Blue Card procedure (art. 9c/9d), court order, legal obligation."""
+
+    required_scopes = ["consents:write"]
+
+    @extend_schema(request=LegalBasisInput, responses={201: CreatedOutput})
+    def post(self, request, subject_id):
+        data = _parsed(LegalBasisInput, request)
+        provision = services.legal_basis_assert(
+            caller=request.caller, subject_id=subject_id, basis=data.validated_data["basis"],
+            terms=data.terms(), reference=data.validated_data["reference"],
+        )
+        return Response(
+            {"id": str(provision.id), "ledger_entry": _entry_ref(provision.granted_entry)},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class EmergencyDisclosureCreateApi(IdempotentCreateMixin, APIView):
+    """Vital interest: let one agency receive categories for 24 hours; reviewed afterwards."""
+
+    required_scopes = ["consents:write"]
+
+    class Input(InputSerializer):
+        recipient = serializers.UUIDField()
+        categories = serializers.ListField(child=serializers.CharField(max_length=32), max_length=50)
+        justification = serializers.CharField(max_length=4000, allow_blank=True)
+
+    @extend_schema(request=Input, responses={201: CreatedOutput})
+    def post(self, request, subject_id):
+        data = _parsed(self.Input, request).validated_data
+        provision = services.emergency_disclosure_record(
+            caller=request.caller, subject_id=subject_id, recipient_id=str(data["recipient"]),
+            categories=data["categories"], justification=data["justification"],
+        )
+        body = {
+            "id": str(provision.id),
+            "ledger_entry": _entry_ref(provision.granted_entry),
+            "valid_until": provision.valid_until,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class _EndApi(APIView):
+    """POST {reason}: end a provision through `end(caller, provision_id, reason)`."""
+
+    required_scopes = ["consents:write"]
+
+    @extend_schema(request=ReasonInput, responses=ProvisionOutput)
+    def post(self, request, provision_id):
+        reason = _parsed(ReasonInput, request).validated_data["reason"]
+        provision = self.end(request.caller, provision_id, reason)
+        return Response(ProvisionOutput(provision).data)
+
+
+class ConsentRevokeApi(_EndApi):
+    """Revoke a consent; it stops counting for the very next request."""
+
+    def end(self, caller, provision_id, reason):
+        return services.consent_revoke(caller=caller, consent_id=provision_id, reason=reason)
+
+
+class RefusalWithdrawApi(_EndApi):
+    def end(self, caller, provision_id, reason):
+        return services.refusal_withdraw(caller=caller, refusal_id=provision_id, reason=reason)
+
+
+class LegalBasisEndApi(_EndApi):
+    def end(self, caller, provision_id, reason):
+        return services.legal_basis_end(caller=caller, legal_basis_id=provision_id, reason=reason)
+
+
+class ConsentStateApi(APIView):
+    """The subject's provisions in force now (owning agency only)."""
+
+    required_scopes = ["consents:read"]
+
+    @extend_schema(responses=ProvisionOutput(many=True))
+    def get(self, request, subject_id):
+        subject = subject_get_owned(subject_id, request.caller)
+        now = timezone.now()
+        active = sorted(
+            (p for p in provisions_in_force(subject.id, now) if p.is_active(now)), key=lambda p: p.valid_from
+        )
+        return Response({"subject": str(subject.id), "provisions": ProvisionOutput(active, many=True).data})
+
+
+# --- Decisions and accounting -------------------------------------------------------
+
+
+class DisclosureDecisionApi(APIView):
+    """Dry run: what would the recipient receive? Records nothing."""
+
+    required_scopes = ["consents:read"]
+
+    class Input(InputSerializer):
+        subject = serializers.UUIDField()
+        recipient = serializers.UUIDField()
+        categories = serializers.ListField(child=serializers.CharField(max_length=32), min_length=1, max_length=50)
+        purpose = serializers.CharField(max_length=32)
+
+    @extend_schema(request=Input, responses=inline_serializer("DisclosureDecision", {
+        "permitted": serializers.ListField(child=serializers.CharField()),
+        "denied": serializers.ListField(child=serializers.CharField()),
+        "bases": serializers.ListField(child=serializers.DictField()),
+    }))
+    def post(self, request):
+        data = _parsed(self.Input, request).validated_data
+        subject = subject_get_for_caller(data["subject"], request.caller)
+        recipient = Agency.objects.filter(pk=data["recipient"], active=True).first()
+        if recipient is None or (subject.owner_id != request.caller.agency.id and recipient != request.caller.agency):
+            raise NotFoundError("No such recipient agency.")
+        unknown = [i for i, c in enumerate(data["categories"]) if c not in codes(DATA_CATEGORIES)]
+        if unknown:
+            raise ValidationFailed(
+                "Unknown categories.", errors=[{"pointer": f"/categories/{i}", "detail": "Unknown category."} for i in unknown]
+            )
+        now = timezone.now()
+        decision = decide(
+            provisions_in_force(subject.id, now), recipient_of(recipient), data["categories"],
+            require_purpose(data["purpose"]), now,
+        )
+        bases = [
+            {"category": c, "basis": d.basis, "entry": d.entry_id}
+            for c, d in sorted(decision.by_category.items()) if d.permitted
+        ]
+        return Response({"permitted": decision.permitted, "denied": decision.denied, "bases": bases})
+
+
+class DisclosureAccountingOutput(serializers.Serializer):
+    at = serializers.DateTimeField(source="recorded_at")
+    recipient = serializers.CharField(source="body.recipient")
+    actor = serializers.CharField()
+    categories = serializers.ListField(source="body.categories")
+    withheld_categories = serializers.ListField(source="body.withheld_categories")
+    purpose = serializers.CharField(source="body.purpose")
+    bases = serializers.ListField(source="body.bases")
+    request_id = serializers.CharField(source="body.request_id")
+    ledger_entry = serializers.UUIDField(source="id")
+
+
+class AccountingPagination(CursorPagination):
+    ordering = ("-seq",)
+
+
+class DisclosureListApi(ListAPIView):
+    """Accounting of disclosures (HIPAA §164.528, LED art. 25): who received what, when, why, on which basis."""
+
+    required_scopes = ["audit:read"]
+    serializer_class = DisclosureAccountingOutput
+    pagination_class = AccountingPagination
+
+    def get_queryset(self):
+        subject = subject_get_owned(self.kwargs["subject_id"], self.request.caller)
+        return disclosure_list_for_subject(subject)
+
+
+# --- Merkle log ----------------------------------------------------------------------
+
+
+class CheckpointApi(APIView):
+    """The latest signed checkpoint (C2SP tlog-checkpoint as a signed note)."""
+
+    required_scopes = ["ledger:read"]
+
+    @extend_schema(responses=inline_serializer("Checkpoint", {
+        "tree_size": serializers.IntegerField(), "root_hash": serializers.CharField(),
+        "timestamp": serializers.DateTimeField(), "note": serializers.CharField(),
+    }))
+    def get(self, request):
+        checkpoint = Checkpoint.objects.order_by("-tree_size").first()
+        if checkpoint is None:
+            raise NotFoundError("The log has no checkpoint yet.")
+        return Response({
+            "tree_size": checkpoint.tree_size,
+            "root_hash": checkpoint.root_hash,
+            "timestamp": checkpoint.created_at,
+            "note": checkpoint.note,
+        })
+
+
+class PublicKeyApi(APIView):
+    """The Ed25519 key that signs checkpoints (base64 of the raw 32 bytes)."""
+
+    required_scopes = ["ledger:read"]
+
+    @extend_schema(responses=inline_serializer("LedgerPublicKey", {
+        "key_name": serializers.CharField(), "public_key": serializers.CharField(),
+    }))
+    def get(self, request):
+        key = signing_key()
+        return Response({"key_name": key.name, "public_key": key.public_key_b64})
+
+
+class InclusionProofApi(APIView):
+    """RFC 9162 §2.1.3 inclusion proof of one entry (hex hashes)."""
+
+    required_scopes = ["ledger:read"]
+
+    @extend_schema(parameters=[OpenApiParameter("tree_size", int, required=False)],
+                   responses=inline_serializer("InclusionProof", {
+                       "leaf_index": serializers.IntegerField(), "tree_size": serializers.IntegerField(),
+                       "leaf_hash": serializers.CharField(),
+                       "audit_path": serializers.ListField(child=serializers.CharField()),
+                   }))
+    def get(self, request, entry_id):
+        entry = ledger_entry_get_for_caller(entry_id, request.caller)
+        return Response(inclusion_proof_for(entry, _int_param(request, "tree_size", required=False)))
+
+
+class ConsistencyProofApi(APIView):
+    """RFC 9162 §2.1.4 consistency proof between two tree sizes (hex hashes)."""
+
+    required_scopes = ["ledger:read"]
+
+    @extend_schema(parameters=[OpenApiParameter("first", int), OpenApiParameter("second", int)],
+                   responses=inline_serializer("ConsistencyProof", {
+                       "first": serializers.IntegerField(), "second": serializers.IntegerField(),
+                       "proof": serializers.ListField(child=serializers.CharField()),
+                   }))
+    def get(self, request):
+        first = _int_param(request, "first")
+        second = _int_param(request, "second")
+        return Response(consistency_proof_for(first, second))
+
+
+def _int_param(request, name: str, *, required: bool = True) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None and not required:
+        return None
+    if raw is None or not raw.isdigit() or len(raw) > 19:
+        raise ValidationFailed(
+            f"{name} must be a non-negative integer.", errors=[{"parameter": name, "detail": "A non-negative integer."}]
+        )
+    return int(raw)
