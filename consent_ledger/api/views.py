@@ -62,13 +62,15 @@ class SubjectCreateApi(IdempotentCreateMixin, APIView):
 
     required_scopes = ["subjects:write"]
 
-    class Input(InputSerializer):
+    class SubjectCreateInput(InputSerializer):
         external_ref = serializers.CharField(max_length=128)
         profile = serializers.DictField()
 
-    @extend_schema(request=Input, responses={201: inline_serializer("SubjectCreated", {"id": serializers.UUIDField()})})
+    @extend_schema(
+        request=SubjectCreateInput, responses={201: inline_serializer("SubjectCreated", {"id": serializers.UUIDField()})}
+    )
     def post(self, request):
-        data = _parsed(self.Input, request).validated_data
+        data = _parsed(self.SubjectCreateInput, request).validated_data
         subject = services.subject_create(caller=request.caller, **data)
         return Response({"id": str(subject.id)}, status=status.HTTP_201_CREATED)
 
@@ -169,14 +171,14 @@ class EmergencyDisclosureCreateApi(IdempotentCreateMixin, APIView):
 
     required_scopes = ["consents:write"]
 
-    class Input(InputSerializer):
+    class EmergencyDisclosureInput(InputSerializer):
         recipient = serializers.UUIDField()
         categories = serializers.ListField(child=serializers.CharField(max_length=32), max_length=50)
         justification = serializers.CharField(max_length=4000, allow_blank=True)
 
-    @extend_schema(request=Input, responses={201: CreatedOutput})
+    @extend_schema(request=EmergencyDisclosureInput, responses={201: CreatedOutput})
     def post(self, request, subject_id):
-        data = _parsed(self.Input, request).validated_data
+        data = _parsed(self.EmergencyDisclosureInput, request).validated_data
         provision = services.emergency_disclosure_record(
             caller=request.caller, subject_id=subject_id, recipient_id=str(data["recipient"]),
             categories=data["categories"], justification=data["justification"],
@@ -241,19 +243,19 @@ class DisclosureDecisionApi(APIView):
 
     required_scopes = ["consents:read"]
 
-    class Input(InputSerializer):
+    class DisclosureDecisionInput(InputSerializer):
         subject = serializers.UUIDField()
         recipient = serializers.UUIDField()
         categories = serializers.ListField(child=serializers.CharField(max_length=32), min_length=1, max_length=50)
         purpose = serializers.CharField(max_length=32)
 
-    @extend_schema(request=Input, responses=inline_serializer("DisclosureDecision", {
+    @extend_schema(request=DisclosureDecisionInput, responses=inline_serializer("DisclosureDecision", {
         "permitted": serializers.ListField(child=serializers.CharField()),
         "denied": serializers.ListField(child=serializers.CharField()),
         "bases": serializers.ListField(child=serializers.DictField()),
     }))
     def post(self, request):
-        data = _parsed(self.Input, request).validated_data
+        data = _parsed(self.DisclosureDecisionInput, request).validated_data
         subject = subject_get_for_caller(data["subject"], request.caller)
         recipient = Agency.objects.filter(pk=data["recipient"], active=True).first()
         if recipient is None or (subject.owner_id != request.caller.agency.id and recipient != request.caller.agency):

@@ -1,3 +1,4 @@
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -9,6 +10,11 @@ class ApplicationRateThrottle(SimpleRateThrottle):
     """
 
     scope = "application"
+
+    def get_rate(self):
+        # Read at request time (DRF binds THROTTLE_RATES at import), so a
+        # changed setting takes effect without a restart of the class.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def get_cache_key(self, request, view):
         application_id = getattr(request.auth, "application_id", None)

@@ -93,19 +93,12 @@ def test_unknown_filter_value_is_named(client, token):
 
 
 def test_throttling_is_per_application_and_429_problem(client, token, agency_token, settings):
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
-
     other_token = agency_token(name="Other")[1]
-    rates = {"application": "2/minute"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    SimpleRateThrottle.THROTTLE_RATES = rates
-    try:
-        statuses = [client.get("/api/v1/agencies/me", **bearer(token)).status_code for _ in range(3)]
-        throttled = client.get("/api/v1/agencies/me", **bearer(token))
-        other = client.get("/api/v1/agencies/me", **bearer(other_token))
-    finally:
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"application": "2/minute"}}
+
+    statuses = [client.get("/api/v1/agencies/me", **bearer(token)).status_code for _ in range(3)]
+    throttled = client.get("/api/v1/agencies/me", **bearer(token))
+    other = client.get("/api/v1/agencies/me", **bearer(other_token))
 
     assert statuses == [200, 200, 429]
     assert_problem(throttled, 429, THROTTLED)
