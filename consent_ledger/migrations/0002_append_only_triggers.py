@@ -4,11 +4,11 @@ from consent_ledger import triggers
 
 
 def install(apps, schema_editor):
-    triggers.install(schema_editor)
+    triggers.install(schema_editor.connection)
 
 
 def uninstall(apps, schema_editor):
-    triggers.uninstall(schema_editor)
+    triggers.uninstall(schema_editor.connection)
 
 
 class Migration(migrations.Migration):
