@@ -5,11 +5,12 @@ from .models import Agency, AgencyApplication
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: always an agency; a user too when the token was issued
-    through the authorization-code flow (None for client credentials)."""
+    """Who is calling: always an agency; the OAuth2 client for API calls (None
+    on the hub's own pages); a user for authorization-code tokens and pages
+    (None for client credentials)."""
 
     agency: Agency
-    application: AgencyApplication
+    application: AgencyApplication | None = None
     user: object | None = None
 
     @property

@@ -301,3 +301,39 @@ def emergency_disclosure_record(*, caller: Caller, subject_id, recipient_id, cat
     provision = _provision(subject, caller, ProvisionKind.EMERGENCY, terms, entry, basis="vital_interest")
     EmergencyReview.objects.create(provision=provision, agency=caller.agency)
     return provision
+
+
+REVIEWER_ROLES = ("supervisor", "dpo")
+
+
+@transaction.atomic
+def emergency_review_complete(*, user, review_id, upheld: bool, comment: str = "") -> EmergencyReview:
+    """A supervisor or the DPO of the recording agency reviews an emergency
+    disclosure afterwards. A disclosure found unjustified is ended at once."""
+    review = (
+        EmergencyReview.objects.select_for_update()
+        .filter(
+            pk=review_id,
+            agency__memberships__user=user,
+            agency__memberships__role__in=REVIEWER_ROLES,
+            agency__memberships__active=True,
+        )
+        .select_related("provision")
+        .first()
+    )
+    if review is None:
+        raise NotFoundError("No such emergency review.")
+    if review.reviewed_at is not None:
+        raise Conflict("This emergency disclosure has already been reviewed.", code=ALREADY_ENDED)
+    review.reviewed_at, review.reviewed_by, review.upheld, review.comment = timezone.now(), user, upheld, comment
+    review.save(update_fields=["reviewed_at", "reviewed_by", "upheld", "comment"])
+    provision = review.provision
+    if not upheld and provision.ended_at is None and provision.is_active(timezone.now()):
+        caller = Caller(agency=review.agency, application=None, user=user)
+        entry = ledger_append(
+            kind=EntryKind.LEGAL_BASIS_ENDED, subject=provision.subject, caller=caller,
+            body={"provision_entry": str(provision.granted_entry_id), "review": "not_upheld"}, note=comment,
+        )
+        provision.ended_at, provision.ended_entry = entry.recorded_at, entry
+        provision.save(update_fields=["ended_at", "ended_entry"])
+    return review

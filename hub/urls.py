@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from oauth2_provider import views as oauth2_views
 
 from agencies.api.oauth_views import AgencyAuthorizationView, AgencyIntrospectTokenView
+from consent_ledger import views as ledger_views
 
 from . import views
 
@@ -34,6 +35,17 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("o/", include((oauth2, "oauth2_provider"))),
+    path(
+        "ledger/subjects/<uuid:subject_id>/disclosures",
+        ledger_views.disclosure_accounting,
+        name="disclosure-accounting",
+    ),
+    path("ledger/emergency-reviews", ledger_views.emergency_reviews, name="emergency-reviews"),
+    path(
+        "ledger/emergency-reviews/<int:review_id>",
+        ledger_views.emergency_review_submit,
+        name="emergency-review-submit",
+    ),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
