@@ -227,6 +227,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "confirm_publish"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Appends nudge the sequencer on commit; the beat also runs it, so an entry is
+# sequenced even when a nudge was lost with the broker.
+CELERY_BEAT_SCHEDULE = {
+    "ledger-sequence": {"task": "consent_ledger.tasks.ledger_sequence_task", "schedule": 10.0},
+}
 
 # --- Logging ----------------------------------------------------------------
 LOGGING = {

@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from agencies.management.commands.demo_seed import PARTNERSHIP
+from hub.management.commands.demo_seed import PARTNERSHIP
 from agencies.models import Agency, AgencyApplication, Membership
 from tests.conftest import bearer
 
@@ -106,3 +106,22 @@ def test_demo_seed_refuses_without_debug(db, settings):
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("demo_seed", stdout=StringIO())
     assert not Agency.objects.exists()
+
+
+def test_demo_seed_registers_a_person_the_shelter_sees_only_in_part(db, settings, client):
+    from consent_ledger.models import SubjectReference
+
+    settings.DEBUG = True
+    call_command("demo_seed", stdout=StringIO())
+    subject_id = SubjectReference.objects.get(external_ref="MOPS/DEMO/1").subject_id
+
+    def token(slug):
+        return client.post(
+            "/o/token/", {"grant_type": "client_credentials", "client_id": f"demo-{slug}", "client_secret": f"demo-secret-{slug}"}
+        ).json()["access_token"]
+
+    shelter = client.get(f"/api/v1/subjects/{subject_id}?purpose=referral", **bearer(token("shelter"))).json()
+    police = client.get(f"/api/v1/subjects/{subject_id}?purpose=referral", **bearer(token("police")))
+    assert set(shelter["profile"]) == {"person", "safe_contact"}
+    assert shelter["withheld_categories"] == ["contact", "demographics"]
+    assert police.status_code == 404

@@ -71,7 +71,7 @@ def note_schema(tmp_path):
 
 def test_the_shipped_schemas_load():
     registry = SchemaRegistry()
-    assert registry.names() == ["subject/1"]
+    assert "subject/1" in registry.names()
     assert check_registry() == []
 
 
