@@ -185,9 +185,11 @@ def _drf_problem(exc: exceptions.APIException, request) -> tuple[dict, dict]:
     if getattr(exc, "wait", None) is not None:
         headers["Retry-After"] = str(int(exc.wait))
     if isinstance(exc, exceptions.ValidationError):
+        # Well-formed JSON that breaks the rules is 422 (RFC 9110 §15.5.21),
+        # whether a serializer or a service found it; unparseable is 400.
         errors = flatten_validation(exc.detail)
         detail = "; ".join(f"{e['pointer'] or '/'}: {e['detail']}" for e in errors)
-        return problem(exc.status_code, code, detail, errors=errors, request=request), headers
+        return problem(422, code, detail, errors=errors, request=request), headers
     detail = exc.detail
     extra = {}
     if isinstance(detail, dict):  # e.g. DOT's {"detail", "required_scopes"}

@@ -41,11 +41,11 @@ _ERRORS = {
     "404": "No such object, or not visible to the calling agency.",
     "405": "Method not allowed.",
     "415": "Unsupported media type: send application/json.",
+    "422": "Validation failed; `errors` lists each problem with its JSON pointer or query parameter.",
     "429": "Too many requests; see Retry-After.",
 }
 _WRITE_ERRORS = {
     "409": "Conflict with the current state or a reused Idempotency-Key.",
-    "422": "Validation failed; `errors` lists each problem with its JSON pointer.",
 }
 
 

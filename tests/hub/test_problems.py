@@ -46,7 +46,7 @@ def test_unknown_fields_are_named_by_pointer(client, token):
         PROBE, {"name": "NGO", "kind": "ngo", "nmae": "typo", "x/y": 1}, content_type="application/json", **bearer(token)
     )
 
-    body = assert_problem(response, 400, VALIDATION_ERROR)
+    body = assert_problem(response, 422, VALIDATION_ERROR)
     assert {(e["pointer"], e["detail"]) for e in body["errors"]} == {
         ("/nmae", "Unknown field."),
         ("/x~1y", "Unknown field."),
@@ -57,14 +57,14 @@ def test_unknown_fields_are_named_by_pointer(client, token):
 def test_missing_and_invalid_fields_each_get_a_pointer(client, token):
     response = client.post(PROBE, {"name": ""}, content_type="application/json", **bearer(token))
 
-    body = assert_problem(response, 400, VALIDATION_ERROR)
+    body = assert_problem(response, 422, VALIDATION_ERROR)
     assert {e["pointer"] for e in body["errors"]} == {"/name", "/kind"}
 
 
 def test_a_body_that_is_not_an_object_is_refused(client, token):
     response = client.post(PROBE, [1, 2], content_type="application/json", **bearer(token))
 
-    body = assert_problem(response, 400, VALIDATION_ERROR)
+    body = assert_problem(response, 422, VALIDATION_ERROR)
     assert body["errors"][0]["pointer"] == ""
 
 
