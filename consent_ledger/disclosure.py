@@ -2,6 +2,7 @@
 the hub. Decide per category, prune, record, return."""
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -26,6 +27,7 @@ UNKNOWN_PURPOSE = "unknown_purpose"
 class Disclosed:
     document: object
     withheld_categories: list[str]
+    released_categories: list[str]
     entry: LedgerEntry | None  # None when the caller supplied the data itself
 
 
@@ -41,25 +43,36 @@ def require_purpose(purpose: str | None) -> str:
 
 @transaction.atomic
 def disclose(
-    *, subject: Subject, caller: Caller, purpose: str, document, schema: str, originator_id=None
+    *,
+    subject: Subject,
+    caller: Caller,
+    purpose: str,
+    document,
+    schema: str,
+    originator_id=None,
+    withhold: Iterable[str] = (),
 ) -> Disclosed:
     """Return `document` pruned to what the caller's agency may receive.
 
     `originator_id` is the agency that supplied the document (the subject's
-    owner for a profile, the sender for a referral payload); giving an agency
-    back its own data is not a disclosure and records nothing. Otherwise one
-    `disclosure` entry records what was released and withheld, on which bases,
-    with the request id and the released document's sha256, in this transaction.
+    owner for a profile, the sender for a referral payload). Giving data back
+    to its originator, or to the subject's owner (the controller of the
+    person's case, to whom the loop closes), is not a disclosure and records
+    nothing. `withhold` lists categories the originator chose never to release
+    to this recipient, whatever the ledger allows. Otherwise one `disclosure`
+    entry records what was released and withheld, on which bases, with the
+    request id and the released document's sha256, in this transaction.
     """
     require_purpose(purpose)
-    originator_id = originator_id or subject.owner_id
-    if caller.agency.id == originator_id:
-        return Disclosed(document=document, withheld_categories=[], entry=None)
     registry = get_registry()
+    if caller.agency.id in (originator_id or subject.owner_id, subject.owner_id):
+        present = sorted(registry.categories_present(schema, document))
+        return Disclosed(document=document, withheld_categories=[], released_categories=present, entry=None)
     now = timezone.now()
     present = registry.categories_present(schema, document)
     decision = decide(provisions_in_force(subject.id, now), recipient_of(caller.agency), present, purpose, now)
-    pruned, withheld = registry.prune(schema, document, decision.permitted)
+    permitted = set(decision.permitted) - set(withhold)
+    pruned, withheld = registry.prune(schema, document, permitted)
     released = sorted(present - set(withheld))
     body = {
         "recipient": str(caller.agency.id),
@@ -76,4 +89,4 @@ def disclose(
         "document_sha256": hashlib.sha256(canonical_bytes(pruned)).hexdigest(),
     }
     entry = ledger_append(kind=EntryKind.DISCLOSURE, subject=subject, caller=caller, body=body)
-    return Disclosed(document=pruned, withheld_categories=sorted(withheld), entry=entry)
+    return Disclosed(document=pruned, withheld_categories=sorted(withheld), released_categories=released, entry=entry)
