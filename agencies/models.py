@@ -114,3 +114,22 @@ class TeamMembership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "agency"], name="team_membership_unique")]
+
+
+class OutboxEvent(models.Model):
+    """A thin event: ids, a type, a status and the agencies concerned, never
+    person data (DESIGN.md principle 5). Written in the same transaction as the
+    change it announces; delivered to webhooks and the pull feed from here."""
+
+    seq = models.BigAutoField(primary_key=True)
+    id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    object_type = models.CharField(max_length=32)
+    object_id = models.UUIDField()
+    status = models.CharField(max_length=32, blank=True)
+    agencies = models.JSONField(help_text="ids of the agencies concerned: only they see the event")
+    data = models.JSONField(default=dict, help_text="further ids and codes; never person data")
+
+    class Meta:
+        indexes = [models.Index(fields=["object_type", "object_id"], name="outbox_object")]

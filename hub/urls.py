@@ -14,6 +14,7 @@ from . import views
 api_v1 = [
     path("", include("agencies.api.urls")),
     path("", include("consent_ledger.api.urls")),
+    path("", include("referrals.api.urls")),
 ]
 
 # Only the protocol endpoints of django-oauth-toolkit: its application-management

@@ -95,6 +95,14 @@ class Conflict(ApplicationError):
     title = _TITLES[CONFLICT]
 
 
+class PreconditionFailed(ApplicationError):
+    """An If-Match that no longer matches (RFC 9110 §13.1.1)."""
+
+    code = "precondition_failed"
+    status = status.HTTP_412_PRECONDITION_FAILED
+    title = _("The resource changed since it was read.")
+
+
 class NotFoundError(ApplicationError):
     code = NOT_FOUND
     status = status.HTTP_404_NOT_FOUND

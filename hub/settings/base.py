@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "schemas",
     "agencies",
     "consent_ledger",
+    "referrals",
 ]
 
 MIDDLEWARE = [
@@ -209,6 +210,14 @@ LEDGER_ORIGIN = env.str("LEDGER_ORIGIN", default="hub.invalid/consent-ledger")
 LEDGER_KEY_NAME = env.str("LEDGER_KEY_NAME", default="hub.invalid/consent-ledger")
 LEDGER_SIGNING_KEY = env.str("LEDGER_SIGNING_KEY", default="")
 LEDGER_SEQUENCER_BATCH = env.int("LEDGER_SEQUENCER_BATCH", default=1000)
+
+# --- Referrals ----------------------------------------------------------------
+# How long the recipient has to acknowledge (receive) a referral, by urgency.
+REFERRAL_ACK_HOURS = {
+    "emergency": env.float("REFERRAL_ACK_HOURS_EMERGENCY", default=2),
+    "urgent": env.float("REFERRAL_ACK_HOURS_URGENT", default=24),
+    "routine": env.float("REFERRAL_ACK_HOURS_ROUTINE", default=72),
+}
 
 # --- Celery -----------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html

@@ -1,0 +1,91 @@
+import uuid
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from agencies.models import Agency
+from consent_ledger.models import Subject
+from schemas.vocabularies import PURPOSES, REFERRAL_SERVICES, choices, codes
+
+from . import lifecycle
+
+URGENCIES = ("emergency", "urgent", "routine")
+
+
+class Referral(models.Model):
+    """One agency asks another to provide a service to a person.
+
+    The payload and the subject's profile reach the recipient only through the
+    disclosure choke point; lists show metadata only."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sender = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="referrals_sent")
+    sender_actor = models.CharField(max_length=128)
+    recipient = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="referrals_received")
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="referrals")
+    service = models.CharField(max_length=32, choices=choices(REFERRAL_SERVICES))
+    urgency = models.CharField(max_length=16, choices=[(u, u) for u in URGENCIES])
+    purpose = models.CharField(max_length=32, choices=choices(PURPOSES))
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    payload_schema = models.CharField(max_length=255)
+    reason = models.TextField(blank=True, help_text="why the referral is made; case_notes")
+    withhold_categories = models.JSONField(default=list, help_text="never disclosed to the recipient")
+    status = models.CharField(max_length=16, choices=[(s, s) for s in lifecycle.STATUSES], default=lifecycle.REQUESTED)
+    status_reason = models.TextField(blank=True)
+    outcome = models.JSONField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, help_text="bumped on every change; the ETag")
+    acknowledge_by = models.DateTimeField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    received_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    on_hold_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="referral_inbox"),
+            models.Index(fields=["sender", "-created_at"], name="referral_outbox"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(service__in=codes(REFERRAL_SERVICES)), name="referral_service_known"),
+            models.CheckConstraint(condition=models.Q(status__in=lifecycle.STATUSES), name="referral_status_known"),
+            models.CheckConstraint(condition=~models.Q(sender=models.F("recipient")), name="referral_not_to_self"),
+        ]
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.id}-{self.version}"'
+
+
+class ReferralTransition(models.Model):
+    """The history of a referral: every status change, by whom, when, why."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    actor = models.CharField(max_length=128)
+    at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    outcome = models.JSONField(null=True, blank=True)
+
+
+class CaseUpdate(models.Model):
+    """A note, appointment or outcome added to a referral by either side;
+    disclosed through the choke point when the other side reads it."""
+
+    KINDS = ("note", "appointment", "outcome")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="updates")
+    author = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    actor = models.CharField(max_length=128)
+    kind = models.CharField(max_length=16, choices=[(k, k) for k in KINDS])
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    payload_schema = models.CharField(max_length=255)
+    created_at = models.DateTimeField()

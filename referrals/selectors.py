@@ -1,0 +1,92 @@
+"""Reads of referrals, scoped to the two agencies of each referral. Reading a
+payload or profile goes through the disclosure choke point."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from agencies.callers import Caller
+from consent_ledger.disclosure import Disclosed, disclose
+from hub.api.errors import NotFoundError
+
+from .models import CaseUpdate, Referral
+
+INBOX, OUTBOX = "inbox", "outbox"
+
+
+def referral_for_party(referral_id, caller: Caller, *, lock: bool = False) -> Referral:
+    """The referral if the caller sent or received it; 404 otherwise."""
+    referrals = Referral.objects.select_related("subject")
+    if lock:
+        referrals = referrals.select_for_update(of=("self",))
+    referral = referrals.filter(Q(sender=caller.agency) | Q(recipient=caller.agency), pk=referral_id).first()
+    if referral is None:
+        raise NotFoundError("No such referral.")
+    return referral
+
+
+def referral_list_for_agency(
+    caller: Caller,
+    *,
+    box: str | None = None,
+    status: str | None = None,
+    service: str | None = None,
+    urgency: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> QuerySet[Referral]:
+    """Metadata of the caller's referrals; no payload, one query per page."""
+    scope = {INBOX: Q(recipient=caller.agency), OUTBOX: Q(sender=caller.agency)}.get(
+        box, Q(recipient=caller.agency) | Q(sender=caller.agency)
+    )
+    referrals = Referral.objects.filter(scope).defer("payload", "reason", "outcome", "status_reason")
+    filters = {"status": status, "service": service, "urgency": urgency,
+               "created_at__gt": created_after, "created_at__lt": created_before}
+    return referrals.filter(**{k: v for k, v in filters.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class ReferralView:
+    referral: Referral
+    payload: Disclosed
+    profile: Disclosed
+    reason: str | None
+
+
+def referral_read(caller: Caller, referral_id) -> ReferralView:
+    """The referral as the caller may see it. For the recipient the payload is
+    disclosed (originator: the sender) minus the sender's withheld categories,
+    and the profile (originator: the subject's owner); the reason is released
+    with case_notes. The sender reading its own referral discloses nothing."""
+    referral = referral_for_party(referral_id, caller)
+    subject = referral.subject
+    payload = disclose(
+        subject=subject, caller=caller, purpose=referral.purpose, document=referral.payload,
+        schema=referral.payload_schema, originator_id=referral.sender_id, withhold=referral.withhold_categories,
+    )
+    profile = disclose(
+        subject=subject, caller=caller, purpose=referral.purpose, document=subject.profile,
+        schema=subject.profile_schema, withhold=referral.withhold_categories if caller.agency.pk == referral.recipient_id else (),
+    )
+    reason_released = "case_notes" in payload.released_categories or caller.agency.pk == referral.sender_id
+    return ReferralView(referral, payload, profile, referral.reason if reason_released else None)
+
+
+@dataclass(frozen=True)
+class UpdateView:
+    update: CaseUpdate
+    payload: Disclosed
+
+
+def case_update_list(caller: Caller, referral_id) -> list[UpdateView]:
+    """The referral's case updates, each disclosed to the caller (the author
+    reading its own update, or the subject's owner, discloses nothing)."""
+    referral = referral_for_party(referral_id, caller)
+    return [
+        UpdateView(update, disclose(
+            subject=referral.subject, caller=caller, purpose=referral.purpose, document=update.payload,
+            schema=update.payload_schema, originator_id=update.author_id,
+        ))
+        for update in referral.updates.order_by("created_at")
+    ]

@@ -1,0 +1,217 @@
+"""Every write to referrals: create, transition, case updates. Each service is
+one transaction that also writes its thin outbox event."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from agencies.callers import Caller
+from agencies.events import event_emit
+from agencies.models import Agency
+from consent_ledger.decisions import decide
+from consent_ledger.selectors import provisions_in_force, recipient_of, subject_get_for_caller
+from hub.api.errors import Conflict, NotFoundError, PreconditionFailed, ValidationFailed
+from schemas.registry import get_registry
+from schemas.vocabularies import DATA_CATEGORIES, PURPOSES, REFERRAL_SERVICES, codes
+
+from . import lifecycle
+from .models import URGENCIES, CaseUpdate, Referral, ReferralTransition
+from .selectors import referral_for_party
+
+UNCOVERED_CATEGORIES = "uncovered_categories"
+
+# Event types (thin: ids, status, agencies; no person data).
+EVENT_REQUESTED = "referral.requested"
+EVENT_UPDATE_ADDED = "referral.update_added"
+
+
+def event_type(status: str) -> str:
+    return f"referral.{status.replace('-', '_')}"
+
+
+def payload_schema_name(service: str) -> str:
+    return f"referral-{service}"
+
+
+def update_schema_name(kind: str) -> str:
+    return f"case-update-{kind}"
+
+
+def _schema_errors(schema: str, document, pointer: str) -> list[dict]:
+    return [{"pointer": f"{pointer}{p.pointer}", "detail": p.detail} for p in get_registry().validate(schema, document)]
+
+
+def _check_codes(value, allowed, pointer, errors):
+    if value not in allowed:
+        errors.append({"pointer": pointer, "detail": f"One of: {', '.join(allowed)}."})
+
+
+def _uncovered(subject, recipient: Agency, purpose: str, withhold: set[str], parts, reason: str) -> list[dict]:
+    """Per top-level member of each document (and the free-text reason, which
+    is case_notes), the categories present that no basis lets the recipient
+    receive for `purpose` and that the sender does not withhold."""
+    registry = get_registry()
+    now = timezone.now()
+    provisions, to = provisions_in_force(subject.id, now), recipient_of(recipient)
+
+    def error(pointer, categories):
+        denied = decide(provisions, to, set(categories) - withhold, purpose, now).denied
+        detail = f"No basis to disclose {', '.join(denied)} to the recipient for {purpose}."
+        return [{"pointer": pointer, "detail": detail, "categories": denied}] if denied else []
+
+    errors = []
+    for pointer, schema, document in parts:
+        for member, value in (document or {}).items():
+            errors += error(f"{pointer}/{member}", registry.categories_present(schema, {member: value}))
+    if reason:
+        errors += error("/reason", ["case_notes"])
+    return errors
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    caller: Caller,
+    subject_id,
+    to_agency_id,
+    service: str,
+    urgency: str,
+    purpose: str,
+    payload: dict,
+    reason: str = "",
+    withhold_categories: list[str] | None = None,
+) -> Referral:
+    """Send a referral. Refused (422) when the payload or the subject's profile
+    holds categories that no basis lets the recipient receive for `purpose`,
+    unless the sender lists them in `withhold_categories`: those are stored but
+    never disclosed to this recipient."""
+    subject = subject_get_for_caller(subject_id, caller)
+    recipient = Agency.objects.filter(pk=to_agency_id, active=True).first()
+    errors = []
+    if recipient is None:
+        errors.append({"pointer": "/to_agency", "detail": "No such active agency."})
+    elif recipient.pk == caller.agency.pk:
+        errors.append({"pointer": "/to_agency", "detail": "An agency cannot refer to itself."})
+    _check_codes(service, codes(REFERRAL_SERVICES), "/service", errors)
+    _check_codes(urgency, URGENCIES, "/urgency", errors)
+    _check_codes(purpose, codes(PURPOSES), "/purpose", errors)
+    withhold = list(withhold_categories or [])
+    for index, category in enumerate(withhold):
+        _check_codes(category, codes(DATA_CATEGORIES), f"/withhold_categories/{index}", errors)
+    if not errors:
+        errors = _schema_errors(payload_schema_name(service), payload, "/payload")
+    if errors:
+        raise ValidationFailed("The referral is not valid.", errors=errors)
+    parts = [
+        ("/payload", payload_schema_name(service), payload),
+        ("/subject/profile", subject.profile_schema, subject.profile),
+    ]
+    uncovered = _uncovered(subject, recipient, purpose, set(withhold), parts, reason)
+    if uncovered:
+        raise ValidationFailed(
+            "Some of this data has no basis for the recipient: record a consent or legal basis, "
+            "or list the categories in withhold_categories.",
+            code=UNCOVERED_CATEGORIES,
+            errors=uncovered,
+        )
+    now = timezone.now()
+    referral = Referral.objects.create(
+        sender=caller.agency, sender_actor=caller.actor_label, recipient=recipient, subject=subject,
+        service=service, urgency=urgency, purpose=purpose, payload=payload,
+        payload_schema=get_registry().schema_id(payload_schema_name(service)), reason=reason,
+        withhold_categories=sorted(set(withhold)),
+        acknowledge_by=now + timedelta(hours=settings.REFERRAL_ACK_HOURS[urgency]),
+        created_at=now, updated_at=now,
+    )
+    _emit(referral, EVENT_REQUESTED)
+    return referral
+
+
+def _emit(referral: Referral, type_: str, **data) -> None:
+    event_emit(
+        type=type_, object_type="referral", object_id=referral.id, status=referral.status,
+        agencies=[referral.sender_id, referral.recipient_id], data={"version": referral.version, **data},
+    )
+
+
+def _party(referral: Referral, caller: Caller) -> str:
+    return lifecycle.SENDER if caller.agency.pk == referral.sender_id else lifecycle.RECIPIENT
+
+
+def _check_outcome(to: str, outcome) -> list[dict]:
+    if to not in lifecycle.NEEDS_OUTCOME:
+        return [{"pointer": "/outcome", "detail": f"Only {' and '.join(sorted(lifecycle.NEEDS_OUTCOME))} carry an outcome."}] if outcome else []
+    if not isinstance(outcome, dict) or not isinstance(outcome.get("success"), bool):
+        return [{"pointer": "/outcome/success", "detail": "Say whether the service succeeded (true or false)."}]
+    errors = []
+    if outcome.get("reason") is not None and outcome["reason"] not in lifecycle.OUTCOME_REASONS:
+        errors.append({"pointer": "/outcome/reason", "detail": f"One of: {', '.join(lifecycle.OUTCOME_REASONS)}."})
+    if not outcome["success"] and outcome.get("reason") is None:
+        errors.append({"pointer": "/outcome/reason", "detail": "An unsuccessful outcome needs a reason code."})
+    if to == lifecycle.FAILED and outcome["success"]:
+        errors.append({"pointer": "/outcome/success", "detail": "A failed referral cannot be a success."})
+    extra = set(outcome) - {"success", "reason"}
+    errors += [{"pointer": f"/outcome/{key}", "detail": "Unknown field."} for key in sorted(extra)]
+    return errors
+
+
+@transaction.atomic
+def referral_transition(
+    *, caller: Caller, referral_id, to: str, reason: str = "", outcome=None, if_match: str | None = None
+) -> Referral:
+    """Move a referral to `to` if the caller's side may (lifecycle.TRANSITIONS).
+
+    `if_match` (the ETag the caller last saw) makes the change conditional:
+    a referral changed meanwhile is a 412, never overwritten."""
+    referral = referral_for_party(referral_id, caller, lock=True)
+    if if_match is not None and if_match not in (referral.etag, "*"):
+        raise PreconditionFailed("The referral changed since you read it; read it again.", current_etag=referral.etag)
+    refusal = lifecycle.check(referral.status, to, _party(referral, caller))
+    if refusal is not None:
+        raise Conflict(refusal.detail, code=refusal.code, current_status=referral.status, allowed=refusal.allowed)
+    errors = _check_outcome(to, outcome)
+    if to in lifecycle.NEEDS_REASON and not reason.strip():
+        errors.append({"pointer": "/reason", "detail": f"Say why the referral is {to}."})
+    if errors:
+        raise ValidationFailed("The transition is not valid.", errors=errors)
+    now = timezone.now()
+    ReferralTransition.objects.create(
+        referral=referral, from_status=referral.status, to_status=to, agency=caller.agency,
+        actor=caller.actor_label, at=now, reason=reason, outcome=outcome,
+    )
+    referral.status, referral.status_reason, referral.updated_at = to, reason, now
+    referral.version += 1
+    fields = ["status", "status_reason", "updated_at", "version"]
+    stamp = lifecycle.TIMESTAMP_FIELDS[to]
+    if getattr(referral, stamp) is None:
+        setattr(referral, stamp, now)
+        fields.append(stamp)
+    if outcome is not None:
+        referral.outcome = outcome
+        fields.append("outcome")
+    referral.save(update_fields=fields)
+    _emit(referral, event_type(to))
+    return referral
+
+
+@transaction.atomic
+def case_update_add(*, caller: Caller, referral_id, kind: str, payload: dict) -> CaseUpdate:
+    """Either side adds a note, appointment or outcome to an open or closed referral."""
+    referral = referral_for_party(referral_id, caller, lock=True)
+    errors = []
+    _check_codes(kind, CaseUpdate.KINDS, "/kind", errors)
+    if not errors:
+        errors = _schema_errors(update_schema_name(kind), payload, "/payload")
+    if errors:
+        raise ValidationFailed("The case update is not valid.", errors=errors)
+    update = CaseUpdate.objects.create(
+        referral=referral, author=caller.agency, actor=caller.actor_label, kind=kind, payload=payload,
+        payload_schema=get_registry().schema_id(update_schema_name(kind)), created_at=timezone.now(),
+    )
+    referral.version += 1
+    referral.updated_at = update.created_at
+    referral.save(update_fields=["version", "updated_at"])
+    _emit(referral, EVENT_UPDATE_ADDED, update=str(update.id), kind=kind)
+    return update
