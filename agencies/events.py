@@ -1,21 +1,90 @@
-"""Writing thin events to the outbox. Callers pass ids and codes only; the
-event is committed with the caller's transaction or not at all."""
+"""The transactional outbox (DESIGN.md principle 5): thin events written in the
+business transaction, relayed to webhook deliveries and the pull feed.
 
+The relay is nudged on commit and also runs from beat, so nothing waits when
+the broker is healthy and nothing is lost when it is not. It gives each
+committed event the next feed position under the FeedState lock: the feed's
+cursor follows the order in which events were seen committed, so a reader
+that pages with `after` never skips an event that committed late.
+"""
+
+from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import OutboxEvent
+from .models import Agency, Delivery, EventAudience, FeedState, OutboxEvent, WebhookEndpoint
 
 
 def event_emit(*, type: str, object_type: str, object_id, status: str = "", agencies, data=None) -> OutboxEvent:
+    """Write one event in the caller's transaction. `data` holds ids and codes only."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_emit must run inside the transaction of the change it announces")
-    return OutboxEvent.objects.create(
-        type=type,
-        occurred_at=timezone.now(),
-        object_type=object_type,
-        object_id=object_id,
-        status=status,
-        agencies=sorted({str(a) for a in agencies}),
-        data=data or {},
+    agency_ids = sorted({str(a) for a in agencies})
+    event = OutboxEvent.objects.create(
+        type=type, occurred_at=timezone.now(), object_type=object_type, object_id=object_id,
+        status=status, agencies=agency_ids, data=data or {},
+    )
+    EventAudience.objects.bulk_create([EventAudience(event=event, agency_id=a) for a in agency_ids])
+    transaction.on_commit(_nudge_relay)
+    return event
+
+
+def _nudge_relay() -> None:
+    from .tasks import outbox_relay_task
+
+    outbox_relay_task.delay()
+
+
+@transaction.atomic
+def outbox_relay(*, batch_size: int | None = None) -> int:
+    """Relay one batch of committed events: give each its feed position and a
+    pending delivery per subscribed endpoint. Returns how many were relayed."""
+    batch_size = batch_size or settings.OUTBOX_RELAY_BATCH
+    FeedState.objects.get_or_create(pk=1)
+    state = FeedState.objects.select_for_update().get(pk=1)
+    events = list(
+        OutboxEvent.objects.select_for_update(skip_locked=True)
+        .filter(relayed_at__isnull=True)
+        .order_by("seq")[:batch_size]
+    )
+    if not events:
+        return 0
+    now = timezone.now()
+    for event in events:
+        state.position += 1
+        OutboxEvent.objects.filter(seq=event.seq).update(feed_position=state.position, relayed_at=now)
+    state.save(update_fields=["position"])
+    endpoints = list(WebhookEndpoint.objects.filter(active=True, agency_id__in={a for e in events for a in e.agencies}))
+    deliveries = [
+        Delivery(endpoint=endpoint, event=event, next_attempt_at=now)
+        for event in events
+        for endpoint in endpoints
+        if str(endpoint.agency_id) in event.agencies and endpoint.wants(event.type)
+    ]
+    Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+    ids = [d.id for d in deliveries]
+    transaction.on_commit(lambda: _enqueue(ids))
+    return len(events)
+
+
+def _enqueue(delivery_ids) -> None:
+    from .tasks import webhook_deliver_task
+
+    for delivery_id in delivery_ids:
+        webhook_deliver_task.delay(str(delivery_id))
+
+
+def outbox_relay_all() -> int:
+    relayed = 0
+    while batch := outbox_relay():
+        relayed += batch
+    return relayed
+
+
+def event_feed_for_agency(agency: Agency, *, after: int = 0) -> QuerySet[OutboxEvent]:
+    """The agency's relayed events after feed position `after`, in feed order."""
+    return (
+        OutboxEvent.objects.filter(audience__agency=agency, feed_position__gt=after)
+        .order_by("feed_position")
     )

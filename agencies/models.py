@@ -130,6 +130,80 @@ class OutboxEvent(models.Model):
     status = models.CharField(max_length=32, blank=True)
     agencies = models.JSONField(help_text="ids of the agencies concerned: only they see the event")
     data = models.JSONField(default=dict, help_text="further ids and codes; never person data")
+    # Set by the relay, which sees committed events in order: the pull feed's
+    # cursor. (`seq` is given at insert, so it may commit out of order.)
+    feed_position = models.BigIntegerField(null=True, unique=True)
+    relayed_at = models.DateTimeField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["object_type", "object_id"], name="outbox_object")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="outbox_object"),
+            models.Index(fields=["seq"], condition=models.Q(relayed_at__isnull=True), name="outbox_unrelayed"),
+        ]
+
+    def as_message(self) -> dict:
+        """The event as webhooks and the pull feed carry it."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
+            "object": {"type": self.object_type, "id": str(self.object_id)},
+            "status": self.status,
+            "agencies": self.agencies,
+            "data": self.data,
+        }
+
+
+class EventAudience(models.Model):
+    """Who may see an event: one row per agency concerned (an index, where a
+    JSON list could not be queried on SQLite)."""
+
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="audience")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agency", "event"], name="event_audience_unique")]
+
+
+class FeedState(models.Model):
+    """The relay's lock row and the last feed position it gave."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    position = models.BigIntegerField(default=0)
+
+
+class WebhookEndpoint(models.Model):
+    """Where an agency wants its events pushed, signed per Standard Webhooks."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="webhook_endpoints")
+    url = models.URLField(max_length=2048)
+    event_types = models.JSONField(default=list, help_text="empty: every event type")
+    secret = models.CharField(max_length=128, help_text="whsec_...; shown to the agency once")
+    active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def wants(self, event_type: str) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+
+class Delivery(models.Model):
+    """One event to one endpoint: retried with backoff until delivered or dead."""
+
+    PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=16, default=PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_status_code = models.PositiveSmallIntegerField(null=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event"], name="delivery_once_per_endpoint")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]

@@ -118,6 +118,7 @@ class Provision(models.Model):
     ended_entry = models.OneToOneField(
         LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", to_field="id"
     )
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["subject", "ended_at"], name="provision_subject_active")]
@@ -171,3 +172,22 @@ class Checkpoint(models.Model):
     key_name = models.CharField(max_length=255)
     note = models.TextField(help_text="the signed note text")
     created_at = models.DateTimeField()
+
+
+class RevocationNotice(models.Model):
+    """Tells an agency that received a person's data that consent to it was
+    revoked (or a refusal recorded); the agency must acknowledge it. Notices
+    left unacknowledged are escalated to the recording agency's DPO."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
+    provision = models.ForeignKey(Provision, on_delete=models.PROTECT, related_name="notices")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="revocation_notices")
+    recorded_by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    categories = models.JSONField()
+    created_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provision", "agency"], name="notice_once_per_agency")]

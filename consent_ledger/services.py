@@ -18,6 +18,7 @@ from schemas.registry import get_registry
 from schemas.vocabularies import AGENCY_KINDS, DATA_CATEGORIES, PURPOSES, codes
 
 from .ledger import iso, ledger_append, sha256_text
+from .notices import revocation_notices_send
 from .models import EmergencyReview, EntryKind, Provision, ProvisionKind, Subject, SubjectReference
 
 SUBJECT_SCHEMA = "subject"
@@ -208,11 +209,14 @@ def consent_grant(*, caller: Caller, subject_id, terms: Terms, form: str, granto
 
 @transaction.atomic
 def refusal_record(*, caller: Caller, subject_id, terms: Terms, form: str, grantor: str, evidence_sha256: str = "") -> Provision:
-    """Record a deny provision ("never share my health data with X")."""
-    return _record_provision(
+    """Record a deny provision ("never share my health data with X"); agencies
+    it names that already received those categories are notified."""
+    provision = _record_provision(
         caller=caller, subject_id=subject_id, terms=terms, kind=ProvisionKind.REFUSAL,
         entry_kind=EntryKind.REFUSAL_RECORDED, form=form, grantor=grantor, evidence_sha256=evidence_sha256,
     )
+    revocation_notices_send(provision)
+    return provision
 
 
 def _end(*, caller: Caller, provision_id, kind: str, entry_kind: str, reason: str) -> Provision:
@@ -238,9 +242,12 @@ def _end(*, caller: Caller, provision_id, kind: str, entry_kind: str, reason: st
 
 @transaction.atomic
 def consent_revoke(*, caller: Caller, consent_id, reason: str = "") -> Provision:
-    """Revoke a consent; the very next decision no longer counts it."""
-    return _end(caller=caller, provision_id=consent_id, kind=ProvisionKind.CONSENT,
-                entry_kind=EntryKind.CONSENT_REVOKED, reason=reason)
+    """Revoke a consent; the very next decision no longer counts it, and every
+    agency that received the affected categories gets a notice to acknowledge."""
+    provision = _end(caller=caller, provision_id=consent_id, kind=ProvisionKind.CONSENT,
+                     entry_kind=EntryKind.CONSENT_REVOKED, reason=reason)
+    revocation_notices_send(provision)
+    return provision
 
 
 @transaction.atomic

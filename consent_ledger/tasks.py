@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from .notices import consent_expiry_warnings, notices_escalate
 from .sequencer import ledger_sequence_all
 
 
@@ -7,3 +8,13 @@ from .sequencer import ledger_sequence_all
 def ledger_sequence_task() -> None:
     """Idempotent: sequences whatever is committed and unsequenced."""
     ledger_sequence_all()
+
+
+@shared_task(ignore_result=True)
+def consent_expiry_warnings_task() -> None:
+    consent_expiry_warnings()
+
+
+@shared_task(ignore_result=True)
+def notice_escalation_task() -> None:
+    notices_escalate()

@@ -13,7 +13,7 @@ from agencies.models import Agency, AgencyApplication, Membership
 from hub.api.errors import ApplicationError
 from schemas.vocabularies import DATA_CATEGORIES, LEGAL_BASES, PURPOSES, term
 
-from .models import EmergencyReview, Subject
+from .models import EmergencyReview, RevocationNotice, Subject
 from .selectors import disclosure_list_for_subject
 from .services import REVIEWER_ROLES, emergency_review_complete
 
@@ -100,3 +100,22 @@ def emergency_review_submit(request, review_id):
             raise Http404
         return render(request, "consent_ledger/emergency_reviews.html", {"rows": [], "error": exc.detail}, status=exc.status)
     return redirect("emergency-reviews")
+
+
+@login_required
+@require_http_methods(["GET"])
+def revocation_notices(request):
+    """For the DPO of the recording agency: notices the recipients have not
+    acknowledged yet, escalated ones first."""
+    agencies = Membership.objects.filter(user=request.user, role="dpo", active=True).values("agency")
+    notices = (
+        RevocationNotice.objects.filter(recorded_by__in=agencies, acknowledged_at__isnull=True)
+        .select_related("agency")
+        .order_by("escalated_at", "created_at")
+    )
+    language = request.LANGUAGE_CODE
+    rows = [
+        {"notice": n, "categories": [_label(DATA_CATEGORIES, c, language) for c in n.categories]}
+        for n in notices
+    ]
+    return render(request, "consent_ledger/notices.html", {"rows": rows})

@@ -42,6 +42,7 @@ urlpatterns = [
         name="disclosure-accounting",
     ),
     path("ledger/emergency-reviews", ledger_views.emergency_reviews, name="emergency-reviews"),
+    path("ledger/notices", ledger_views.revocation_notices, name="revocation-notices"),
     path(
         "ledger/emergency-reviews/<int:review_id>",
         ledger_views.emergency_review_submit,

@@ -215,3 +215,24 @@ def case_update_add(*, caller: Caller, referral_id, kind: str, payload: dict) ->
     referral.save(update_fields=["version", "updated_at"])
     _emit(referral, EVENT_UPDATE_ADDED, update=str(update.id), kind=kind)
     return update
+
+
+EVENT_OVERDUE = "referral.overdue"
+
+
+@transaction.atomic
+def referral_deadlines_escalate() -> int:
+    """Referrals not acknowledged (received) by their deadline: one
+    `referral.overdue` event to both agencies, marked for the recipient's
+    supervisors (data.escalate_to_role)."""
+    now = timezone.now()
+    overdue = list(
+        Referral.objects.select_for_update(skip_locked=True).filter(
+            status=lifecycle.REQUESTED, acknowledge_by__lt=now, overdue_notified_at__isnull=True
+        )
+    )
+    for referral in overdue:
+        referral.overdue_notified_at = now
+        referral.save(update_fields=["overdue_notified_at"])
+        _emit(referral, EVENT_OVERDUE, escalate_to_role="supervisor", acknowledge_by=referral.acknowledge_by.isoformat())
+    return len(overdue)

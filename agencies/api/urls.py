@@ -1,8 +1,21 @@
 from django.urls import path
 
+from . import event_views
 from .views import AgencyListApi, AgencyMeApi
 
 urlpatterns = [
     path("agencies/", AgencyListApi.as_view(), name="agency-list"),
     path("agencies/me", AgencyMeApi.as_view(), name="agency-me"),
+]
+
+urlpatterns += [
+    path("events/", event_views.EventFeedApi.as_view(), name="event-feed"),
+    path("webhook-endpoints/", event_views.WebhookEndpointListCreateApi.as_view(), name="webhook-endpoint-list"),
+    path("webhook-endpoints/<uuid:endpoint_id>", event_views.WebhookEndpointDetailApi.as_view(), name="webhook-endpoint-detail"),
+    path(
+        "webhook-endpoints/<uuid:endpoint_id>/deliveries/",
+        event_views.DeliveryListApi.as_view(),
+        name="webhook-delivery-list",
+    ),
+    path("deliveries/<uuid:delivery_id>/replay", event_views.DeliveryReplayApi.as_view(), name="delivery-replay"),
 ]

@@ -22,5 +22,7 @@ urlpatterns = [
     path("ledger/checkpoint", views.CheckpointApi.as_view(), name="ledger-checkpoint"),
     path("ledger/public-key", views.PublicKeyApi.as_view(), name="ledger-public-key"),
     path("ledger/entries/<uuid:entry_id>/proof", views.InclusionProofApi.as_view(), name="ledger-inclusion-proof"),
+    path("notices/", views.NoticeListApi.as_view(), name="notice-list"),
+    path("notices/<uuid:notice_id>/ack", views.NoticeAckApi.as_view(), name="notice-ack"),
     path("ledger/consistency", views.ConsistencyProofApi.as_view(), name="ledger-consistency"),
 ]

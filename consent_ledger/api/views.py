@@ -28,7 +28,8 @@ from ..selectors import (
     subject_get_for_caller,
     subject_get_owned,
 )
-from ..models import Checkpoint
+from ..models import Checkpoint, RevocationNotice
+from ..notices import notice_acknowledge
 from ..sequencer import signing_key
 from .serializers import (
     LedgerEntryRefOutput,
@@ -383,3 +384,38 @@ def _int_param(request, name: str, *, required: bool = True) -> int | None:
             f"{name} must be a non-negative integer.", errors=[{"parameter": name, "detail": "A non-negative integer."}]
         )
     return int(raw)
+
+
+# --- Revocation notices ------------------------------------------------------------
+
+
+class NoticeOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    subject = serializers.UUIDField(source="subject_id")
+    categories = serializers.ListField(child=serializers.CharField())
+    recorded_by = serializers.UUIDField(source="recorded_by_id")
+    created_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+
+
+class NoticeListApi(APIView):
+    """Revocation notices addressed to the caller; `?state=open` for unacknowledged."""
+
+    required_scopes = ["events:read"]
+
+    @extend_schema(parameters=[OpenApiParameter("state", str, enum=["open", "all"])], responses=NoticeOutput(many=True))
+    def get(self, request):
+        notices = RevocationNotice.objects.filter(agency=request.caller.agency).order_by("-created_at")
+        if request.query_params.get("state", "open") == "open":
+            notices = notices.filter(acknowledged_at__isnull=True)
+        return Response({"results": NoticeOutput(notices[:500], many=True).data})
+
+
+class NoticeAckApi(APIView):
+    """Acknowledge a revocation notice: the agency has stopped using the data."""
+
+    required_scopes = ["events:read"]
+
+    @extend_schema(request=None, responses=NoticeOutput)
+    def post(self, request, notice_id):
+        return Response(NoticeOutput(notice_acknowledge(caller=request.caller, notice_id=notice_id)).data)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import environ
 
-from schemas.vocabularies import SCOPES, terms
+from schemas.vocabularies import EVENT_TYPES as EVENT_TYPE_VOCABULARY
+from schemas.vocabularies import SCOPES, codes, terms
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -219,6 +220,22 @@ REFERRAL_ACK_HOURS = {
     "routine": env.float("REFERRAL_ACK_HOURS_ROUTINE", default=72),
 }
 
+# --- Events and webhooks ------------------------------------------------------------
+EVENT_TYPES = codes(EVENT_TYPE_VOCABULARY)
+OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)  # about a day with the backoff below
+WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=30)
+WEBHOOK_BACKOFF_CAP_SECONDS = env.float("WEBHOOK_BACKOFF_CAP_SECONDS", default=6 * 3600)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
+# SSRF guard: networks that may receive webhooks although not public (tests and
+# the demo allow loopback). Production leaves this empty.
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+# Revocation notices not acknowledged by recipients are escalated after this.
+NOTICE_ESCALATION_HOURS = env.float("NOTICE_ESCALATION_HOURS", default=48)
+CONSENT_EXPIRY_WARNING_DAYS = env.int("CONSENT_EXPIRY_WARNING_DAYS", default=14)
+
 # --- Celery -----------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # No broker configured: tasks run eagerly in-process (the demo). With a broker the
@@ -226,7 +243,7 @@ REFERRAL_ACK_HOURS = {
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if CELERY_TASK_ALWAYS_EAGER:
-    CELERY_BROKER_URL = "memory://"  # never contacted: every task runs in-process
+    CELERY_BROKER_URL = "memory://localhost//"  # never contacted: every task runs in-process
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -240,6 +257,12 @@ CELERY_TIMEZONE = "UTC"
 # sequenced even when a nudge was lost with the broker.
 CELERY_BEAT_SCHEDULE = {
     "ledger-sequence": {"task": "consent_ledger.tasks.ledger_sequence_task", "schedule": 10.0},
+    "outbox-sweep": {"task": "agencies.tasks.outbox_sweep_task", "schedule": 5.0},
+    "referral-deadlines": {"task": "referrals.tasks.referral_deadlines_task", "schedule": 60.0},
+    "consent-expiry-warnings": {"task": "consent_ledger.tasks.consent_expiry_warnings_task", "schedule": 3600.0},
+    "revocation-notice-escalation": {"task": "consent_ledger.tasks.notice_escalation_task", "schedule": 600.0},
+    "oauth-clear-expired": {"task": "agencies.tasks.oauth_clear_expired_task", "schedule": 3600.0},
+    "deliveries-purge": {"task": "agencies.tasks.deliveries_purge_task", "schedule": 86400.0},
 }
 
 # --- Logging ----------------------------------------------------------------

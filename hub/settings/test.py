@@ -19,3 +19,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LANGUAGE_CODE = "en"
+WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+WEBHOOK_ALLOW_HTTP = True

@@ -17,6 +17,7 @@ DATA_CATEGORIES = "data_categories"
 PURPOSES = "purposes"
 LEGAL_BASES = "legal_bases"
 REFERRAL_SERVICES = "referral_services"
+EVENT_TYPES = "event_types"
 
 
 @dataclass(frozen=True)

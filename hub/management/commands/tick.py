@@ -1,0 +1,29 @@
+"""One tick of every periodic job (what celery beat runs), for the demo and
+for operators without a beat process."""
+
+from django.core.management.base import BaseCommand
+
+from agencies.events import outbox_relay_all
+from agencies.webhooks import deliveries_due, deliveries_purge, webhook_deliver
+from consent_ledger.notices import consent_expiry_warnings, notices_escalate
+from consent_ledger.sequencer import ledger_sequence_all
+from referrals.services import referral_deadlines_escalate
+
+
+class Command(BaseCommand):
+    help = "Run each periodic job once: relay, due webhook deliveries, deadlines, expiry warnings, escalations, sequencer, purge."
+
+    def handle(self, *args, **options):
+        from oauth2_provider.models import clear_expired
+
+        report = {
+            "events_relayed": outbox_relay_all(),
+            "deliveries_attempted": sum(1 for d in deliveries_due() if webhook_deliver(d) is not None),
+            "referrals_overdue": referral_deadlines_escalate(),
+            "consents_expiring": consent_expiry_warnings(),
+            "notices_escalated": notices_escalate(),
+            "ledger_tree_size": ledger_sequence_all(),
+            "deliveries_purged": deliveries_purge(),
+        }
+        clear_expired()
+        self.stdout.write(" ".join(f"{k}={v}" for k, v in report.items()))
