@@ -109,6 +109,21 @@ class SubjectDetailApi(APIView):
 # --- Consents, refusals, legal bases, emergencies ------------------------------------
 
 
+def _record_provision(service, request, subject_id):
+    """Parse a consent or refusal body and record it with `service`."""
+    data = _parsed(ProvisionInput, request)
+    return service(
+        caller=request.caller, subject_id=subject_id, terms=data.terms(),
+        form=data.validated_data["form"], grantor=data.validated_data["grantor"],
+        evidence_sha256=data.validated_data["evidence_sha256"],
+    )
+
+
+def _created(provision, **extra) -> Response:
+    body = {"id": str(provision.id), "ledger_entry": _entry_ref(provision.granted_entry), **extra}
+    return Response(body, status=status.HTTP_201_CREATED)
+
+
 class ConsentCreateApi(IdempotentCreateMixin, APIView):
     """Record informed consent; answers with a consent receipt."""
 
@@ -116,18 +131,8 @@ class ConsentCreateApi(IdempotentCreateMixin, APIView):
 
     @extend_schema(request=ProvisionInput, responses={201: CreatedOutput})
     def post(self, request, subject_id):
-        data = _parsed(ProvisionInput, request)
-        provision = services.consent_grant(
-            caller=request.caller, subject_id=subject_id, terms=data.terms(),
-            form=data.validated_data["form"], grantor=data.validated_data["grantor"],
-            evidence_sha256=data.validated_data["evidence_sha256"],
-        )
-        body = {
-            "id": str(provision.id),
-            "ledger_entry": _entry_ref(provision.granted_entry),
-            "receipt": consent_receipt(provision, controller=request.caller.agency),
-        }
-        return Response(body, status=status.HTTP_201_CREATED)
+        provision = _record_provision(services.consent_grant, request, subject_id)
+        return _created(provision, receipt=consent_receipt(provision, controller=request.caller.agency))
 
 
 class RefusalCreateApi(IdempotentCreateMixin, APIView):
@@ -137,16 +142,7 @@ class RefusalCreateApi(IdempotentCreateMixin, APIView):
 
     @extend_schema(request=ProvisionInput, responses={201: CreatedOutput})
     def post(self, request, subject_id):
-        data = _parsed(ProvisionInput, request)
-        provision = services.refusal_record(
-            caller=request.caller, subject_id=subject_id, terms=data.terms(),
-            form=data.validated_data["form"], grantor=data.validated_data["grantor"],
-            evidence_sha256=data.validated_data["evidence_sha256"],
-        )
-        return Response(
-            {"id": str(provision.id), "ledger_entry": _entry_ref(provision.granted_entry)},
-            status=status.HTTP_201_CREATED,
-        )
+        return _created(_record_provision(services.refusal_record, request, subject_id))
 
 
 class LegalBasisCreateApi(IdempotentCreateMixin, APIView):
@@ -161,10 +157,7 @@ class LegalBasisCreateApi(IdempotentCreateMixin, APIView):
             caller=request.caller, subject_id=subject_id, basis=data.validated_data["basis"],
             terms=data.terms(), reference=data.validated_data["reference"],
         )
-        return Response(
-            {"id": str(provision.id), "ledger_entry": _entry_ref(provision.granted_entry)},
-            status=status.HTTP_201_CREATED,
-        )
+        return _created(provision)
 
 
 class EmergencyDisclosureCreateApi(IdempotentCreateMixin, APIView):
@@ -184,12 +177,7 @@ class EmergencyDisclosureCreateApi(IdempotentCreateMixin, APIView):
             caller=request.caller, subject_id=subject_id, recipient_id=str(data["recipient"]),
             categories=data["categories"], justification=data["justification"],
         )
-        body = {
-            "id": str(provision.id),
-            "ledger_entry": _entry_ref(provision.granted_entry),
-            "valid_until": provision.valid_until,
-        }
-        return Response(body, status=status.HTTP_201_CREATED)
+        return _created(provision, valid_until=provision.valid_until)
 
 
 class _EndApi(APIView):
