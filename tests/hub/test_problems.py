@@ -137,3 +137,13 @@ def test_an_endpoint_that_declares_no_scopes_is_closed(client, agency_token):
 
     assert response.status_code == 403
     assert "should never" not in response.content.decode()
+
+
+def test_an_oversized_body_is_413_before_it_is_read(client, token, settings):
+    settings.API_MAX_BODY_BYTES = 1000
+
+    response = client.post(PROBE, {"name": "x" * 2000, "kind": "ngo"}, content_type="application/json", **bearer(token))
+
+    body = assert_problem(response, 413, "payload_too_large")
+    assert "1000" in body["detail"]
+    assert not Agency.objects.filter(kind="ngo").exists()

@@ -1,0 +1,34 @@
+"""Refuse oversized request bodies before anything reads them."""
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from .errors import PROBLEM_CONTENT_TYPE, problem
+
+PAYLOAD_TOO_LARGE = "payload_too_large"
+
+
+class BodySizeLimitMiddleware:
+    """413 problem+json when Content-Length exceeds API_MAX_BODY_BYTES.
+
+    DRF's JSON parser reads the stream directly, so Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE (checked only on request.body) would not stop
+    a huge JSON body; this does, before it is read.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.API_MAX_BODY_BYTES:
+            body = problem(
+                413, PAYLOAD_TOO_LARGE,
+                f"The request body is {length} bytes; the limit is {settings.API_MAX_BODY_BYTES}.",
+                request=request,
+            )
+            return JsonResponse(body, status=413, content_type=PROBLEM_CONTENT_TYPE)
+        return self.get_response(request)
