@@ -46,6 +46,8 @@ _ERRORS = {
 }
 _WRITE_ERRORS = {
     "409": "Conflict with the current state or a reused Idempotency-Key.",
+    "412": "If-Match no longer matches: read the resource again.",
+    "413": "The request body is larger than the limit.",
 }
 
 
