@@ -2,7 +2,7 @@
 webhook-timestamp, webhook-signature, HMAC-SHA256 "v1").
 
 Delivery: 10 s timeout, no redirects, retries with exponential backoff and
-full jitter over about a day, `Retry-After` honoured, 410 Gone disables the
+jitter over about a day, `Retry-After` honoured, 410 Gone disables the
 endpoint, then dead-letter (listable and replayable). URLs that resolve to
 loopback, private, link-local or otherwise non-public addresses are refused
 (SSRF) unless their network is in WEBHOOK_ALLOWED_NETWORKS; the check runs at
@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -31,30 +31,39 @@ from hub.api.errors import NotFoundError, ValidationFailed
 from .models import Delivery, WebhookEndpoint
 
 URL_REFUSED = "webhook_url_refused"
+SHORT_RETRY_SECONDS = 60
 UNKNOWN_EVENT_TYPE = "unknown_event_type"
 
 
 # --- SSRF guard ---------------------------------------------------------------
 
 
-def url_refusal(url: str) -> str | None:
-    """Why `url` may not receive webhooks, or None if it may."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        return "Use an http(s) URL with a host name."
-    if parts.scheme == "http" and not settings.WEBHOOK_ALLOW_HTTP:
-        return "Use https."
-    if parts.username or parts.password:
-        return "Credentials in the URL are not allowed; the signature authenticates us."
+def resolve_webhook_url(url: str) -> tuple[list, str | None]:
+    """The addresses `url` may be sent to, or why it may receive no webhooks."""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM)
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return [], "The URL's host or port is not valid."
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return [], "Use an http(s) URL with a host name."
+    if parts.scheme == "http" and not settings.WEBHOOK_ALLOW_HTTP:
+        return [], "Use https."
+    if parts.username or parts.password:
+        return [], "Credentials in the URL are not allowed; the signature authenticates us."
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        return f"The host {parts.hostname!r} does not resolve."
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        return [], f"The host {parts.hostname!r} does not resolve."
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    for address in addresses:
         if not address.is_global and not _allow_listed(address):
-            return f"The host {parts.hostname!r} resolves to a non-public address ({address})."
-    return None
+            return [], f"The host {parts.hostname!r} resolves to a non-public address ({address})."
+    return addresses, None
+
+
+def url_refusal(url: str) -> str | None:
+    return resolve_webhook_url(url)[1]
 
 
 def _allow_listed(address) -> bool:
@@ -93,6 +102,18 @@ def webhook_endpoint_delete(*, caller: Caller, endpoint_id) -> None:
 
 
 @transaction.atomic
+def webhook_endpoint_enable(*, caller: Caller, endpoint_id) -> WebhookEndpoint:
+    """Re-enable an endpoint disabled by a 410 (the agency fixed its receiver)."""
+    endpoint = webhook_endpoint_get(caller, endpoint_id)
+    refusal = url_refusal(endpoint.url)
+    if refusal:
+        raise ValidationFailed(refusal, code=URL_REFUSED, errors=[{"pointer": "/url", "detail": refusal}])
+    endpoint.active, endpoint.disabled_reason = True, ""
+    endpoint.save(update_fields=["active", "disabled_reason"])
+    return endpoint
+
+
+@transaction.atomic
 def delivery_replay(*, caller: Caller, delivery_id) -> Delivery:
     """Send a dead-lettered delivery again (re-enabling a disabled endpoint is
     a separate, deliberate act: replay refuses while it is disabled)."""
@@ -117,8 +138,8 @@ def _enqueue_one(delivery_id, countdown: float = 0) -> None:
 
 
 def backoff(attempt: int, retry_after: float | None = None) -> timedelta:
-    """Delay before attempt `attempt + 1`: exponential with full jitter, capped,
-    never sooner than the receiver's Retry-After."""
+    """Delay before attempt `attempt + 1`: exponential, capped, with "equal
+    jitter" (half fixed, half random), never sooner than the receiver's Retry-After."""
     ceiling = min(settings.WEBHOOK_BACKOFF_CAP_SECONDS, settings.WEBHOOK_BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
     delay = ceiling / 2 + random.uniform(0, ceiling / 2)
     return timedelta(seconds=max(delay, retry_after or 0))
@@ -128,12 +149,14 @@ def _retry_after(response) -> float | None:
     value = response.headers.get("Retry-After") if response is not None else None
     if not value:
         return None
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
-    except (TypeError, ValueError):
-        return None
+    if value.isascii() and value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            seconds = max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return min(seconds, settings.WEBHOOK_BACKOFF_CAP_SECONDS)  # a pause, never forever
 
 
 def signed_request(endpoint: WebhookEndpoint, message: dict, at: datetime) -> tuple[bytes, dict]:
@@ -154,7 +177,7 @@ def webhook_deliver(delivery_id) -> str | None:
     nothing to do (already delivered, not due, or being sent elsewhere)."""
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update(skip_locked=True)
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("endpoint", "event")
             .filter(pk=delivery_id, status=Delivery.PENDING, next_attempt_at__lte=timezone.now())
             .first()
@@ -165,27 +188,41 @@ def webhook_deliver(delivery_id) -> str | None:
         return delivery.status
 
 
+def _post_pinned(url: str, address, body: bytes, headers: dict):
+    """POST to the address that passed the SSRF check, not to a fresh DNS
+    answer (DNS rebinding); TLS still verifies the URL's host name."""
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    pool_class = urllib3.HTTPSConnectionPool if https else urllib3.HTTPConnectionPool
+    tls = {"server_hostname": parts.hostname, "assert_hostname": parts.hostname} if https else {}
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    port = parts.port or (443 if https else 80)
+    with pool_class(str(address), port, timeout=settings.WEBHOOK_TIMEOUT_SECONDS, retries=False, **tls) as pool:
+        response = pool.urlopen(
+            "POST", target, body=body, headers={**headers, "Host": parts.netloc}, redirect=False, preload_content=False
+        )
+        response.release_conn()
+        return response
+
+
 def _attempt(delivery: Delivery) -> None:
     endpoint, now = delivery.endpoint, timezone.now()
     delivery.attempts += 1
     response, error = None, ""
-    if not endpoint.active:
-        error = "endpoint disabled"
-    elif refusal := url_refusal(endpoint.url):
+    addresses, refusal = resolve_webhook_url(endpoint.url) if endpoint.active else ([], "endpoint disabled")
+    if refusal:
         error = refusal
     else:
         body, headers = signed_request(endpoint, delivery.event.as_message(), now)
         try:
-            response = requests.post(
-                endpoint.url, data=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS, allow_redirects=False
-            )
-        except requests.RequestException as exc:
+            response = _post_pinned(endpoint.url, addresses[0], body, headers)
+        except urllib3.exceptions.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-    delivery.last_status_code = response.status_code if response is not None else None
-    delivery.last_error = error
-    if response is not None and 200 <= response.status_code < 300:
+    status = response.status if response is not None else None
+    delivery.last_status_code, delivery.last_error = status, error
+    if status is not None and 200 <= status < 300:
         delivery.status, delivery.delivered_at = Delivery.DELIVERED, now
-    elif response is not None and response.status_code == 410:
+    elif status == 410:
         delivery.status = Delivery.DEAD
         endpoint.active, endpoint.disabled_reason = False, "410 Gone"
         endpoint.save(update_fields=["active", "disabled_reason"])
@@ -194,7 +231,10 @@ def _attempt(delivery: Delivery) -> None:
     else:
         delivery.next_attempt_at = now + backoff(delivery.attempts, _retry_after(response))
         delay = (delivery.next_attempt_at - now).total_seconds()
-        transaction.on_commit(lambda: _enqueue_one(delivery.id, countdown=delay))
+        # A long countdown would sit unacknowledged in RabbitMQ past its consumer
+        # timeout; the beat sweep picks up later retries instead.
+        if delay <= SHORT_RETRY_SECONDS:
+            transaction.on_commit(lambda: _enqueue_one(delivery.id, countdown=delay))
     delivery.save()
 
 

@@ -5,6 +5,7 @@ login; the user's role in the owning agency decides; anything else is a 404."""
 import uuid
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import F
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -111,7 +112,7 @@ def revocation_notices(request):
     notices = (
         RevocationNotice.objects.filter(recorded_by__in=agencies, acknowledged_at__isnull=True)
         .select_related("agency")
-        .order_by("escalated_at", "created_at")
+        .order_by(F("escalated_at").asc(nulls_last=True), "created_at")
     )
     language = request.LANGUAGE_CODE
     rows = [

@@ -12,7 +12,13 @@ from hub.api.serializers import InputSerializer
 
 from ..events import event_feed_for_agency
 from ..models import Delivery, WebhookEndpoint
-from ..webhooks import delivery_replay, webhook_endpoint_create, webhook_endpoint_delete, webhook_endpoint_get
+from ..webhooks import (
+    delivery_replay,
+    webhook_endpoint_create,
+    webhook_endpoint_delete,
+    webhook_endpoint_enable,
+    webhook_endpoint_get,
+)
 
 FEED_PAGE = 100
 
@@ -42,7 +48,7 @@ def _non_negative(request, name, default):
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise ValidationFailed(f"{name} must be a non-negative integer.", errors=[{"parameter": name, "detail": "A non-negative integer."}])
     return int(raw)
 
@@ -91,6 +97,16 @@ class WebhookEndpointDetailApi(APIView):
     def delete(self, request, endpoint_id):
         webhook_endpoint_delete(caller=request.caller, endpoint_id=endpoint_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookEndpointEnableApi(APIView):
+    """Re-enable an endpoint that a 410 disabled; then replay its dead letters."""
+
+    required_scopes = ["webhooks:manage"]
+
+    @extend_schema(request=None, responses=WebhookEndpointOutput)
+    def post(self, request, endpoint_id):
+        return Response(WebhookEndpointOutput(webhook_endpoint_enable(caller=request.caller, endpoint_id=endpoint_id)).data)
 
 
 class DeliveryOutput(serializers.Serializer):

@@ -13,6 +13,11 @@ urlpatterns += [
     path("webhook-endpoints/", event_views.WebhookEndpointListCreateApi.as_view(), name="webhook-endpoint-list"),
     path("webhook-endpoints/<uuid:endpoint_id>", event_views.WebhookEndpointDetailApi.as_view(), name="webhook-endpoint-detail"),
     path(
+        "webhook-endpoints/<uuid:endpoint_id>/enable",
+        event_views.WebhookEndpointEnableApi.as_view(),
+        name="webhook-endpoint-enable",
+    ),
+    path(
         "webhook-endpoints/<uuid:endpoint_id>/deliveries/",
         event_views.DeliveryListApi.as_view(),
         name="webhook-delivery-list",

@@ -367,7 +367,7 @@ def _int_param(request, name: str, *, required: bool = True) -> int | None:
     raw = request.query_params.get(name)
     if raw is None and not required:
         return None
-    if raw is None or not raw.isdigit() or len(raw) > 19:
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         raise ValidationFailed(
             f"{name} must be a non-negative integer.", errors=[{"parameter": name, "detail": "A non-negative integer."}]
         )

@@ -225,7 +225,7 @@ REFERRAL_ACK_HOURS = {
 EVENT_TYPES = codes(EVENT_TYPE_VOCABULARY)
 OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
-WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)  # about a day with the backoff below
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)  # 13-24 h of retries with the backoff below
 WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=30)
 WEBHOOK_BACKOFF_CAP_SECONDS = env.float("WEBHOOK_BACKOFF_CAP_SECONDS", default=6 * 3600)
 WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
@@ -264,6 +264,7 @@ CELERY_BEAT_SCHEDULE = {
     "revocation-notice-escalation": {"task": "consent_ledger.tasks.notice_escalation_task", "schedule": 600.0},
     "oauth-clear-expired": {"task": "agencies.tasks.oauth_clear_expired_task", "schedule": 3600.0},
     "deliveries-purge": {"task": "agencies.tasks.deliveries_purge_task", "schedule": 86400.0},
+    "idempotency-purge": {"task": "hub.tasks.idempotency_purge_task", "schedule": 3600.0},
 }
 
 # --- Logging ----------------------------------------------------------------

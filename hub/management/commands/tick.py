@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 
 from agencies.events import outbox_relay_all
 from agencies.webhooks import deliveries_due, deliveries_purge, webhook_deliver
+from hub.api.idempotency import purge_expired_idempotency_records
 from consent_ledger.notices import consent_expiry_warnings, notices_escalate
 from consent_ledger.sequencer import ledger_sequence_all
 from referrals.services import referral_deadlines_escalate
@@ -24,6 +25,7 @@ class Command(BaseCommand):
             "notices_escalated": notices_escalate(),
             "ledger_tree_size": ledger_sequence_all(),
             "deliveries_purged": deliveries_purge(),
+            "idempotency_records_purged": purge_expired_idempotency_records(),
         }
         clear_expired()
         self.stdout.write(" ".join(f"{k}={v}" for k, v in report.items()))
