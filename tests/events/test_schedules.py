@@ -112,7 +112,7 @@ def test_tick_runs_each_job_once_and_prints_its_report(ops, shelter, receiver, p
     second = tick()
 
     assert list(first) == ["events_relayed", "deliveries_attempted", "referrals_overdue", "consents_expiring",
-                           "notices_escalated", "ledger_tree_size", "deliveries_purged"]
+                           "notices_escalated", "ledger_tree_size", "deliveries_purged", "idempotency_records_purged"]
     assert (first["events_relayed"], first["deliveries_attempted"], first["referrals_overdue"]) == (2, 2, 1)
     assert first["ledger_tree_size"] > 0
     # The overdue event was written after this tick's relay: the next one sends it.
