@@ -142,7 +142,7 @@ def _party(referral: Referral, caller: Caller) -> str:
 
 def _check_outcome(to: str, outcome) -> list[dict]:
     if to not in lifecycle.NEEDS_OUTCOME:
-        return [{"pointer": "/outcome", "detail": f"Only {' and '.join(sorted(lifecycle.NEEDS_OUTCOME))} carry an outcome."}] if outcome else []
+        return [{"pointer": "/outcome", "detail": f"Only {' and '.join(sorted(lifecycle.NEEDS_OUTCOME))} carry an outcome."}] if outcome is not None else []
     if not isinstance(outcome, dict) or not isinstance(outcome.get("success"), bool):
         return [{"pointer": "/outcome/success", "detail": "Say whether the service succeeded (true or false)."}]
     errors = []

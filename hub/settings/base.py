@@ -160,7 +160,7 @@ OAUTH2_PROVIDER = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["agencies.api.authentication.AgencyTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["hub.api.permissions.HasScopes"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["hub.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "hub.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,

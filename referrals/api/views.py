@@ -137,7 +137,10 @@ def _time(params, name):
     value = params.get(name)
     if value is None:
         return None
-    parsed = parse_datetime(value)
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:  # well-formed but no such time (2026-02-30)
+        parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise ValidationFailed(f"{name} must be an ISO-8601 time with a zone.", errors=[{"parameter": name, "detail": "e.g. 2026-11-01T00:00:00Z"}])
     return parsed
