@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from kombu import pools as kombu_pools
 from kombu import Connection
 
 from agencies.models import Delivery, OutboxEvent
@@ -83,6 +84,9 @@ def _forget_connections() -> None:
         app._pool.force_close_all()
         app._pool = None
     app.__dict__.pop("amqp", None)
+    # kombu keeps producer pools in a process-wide registry keyed by broker URL;
+    # a pool left there would hold the closed connections of the old one.
+    kombu_pools.reset()
 
 
 @pytest.fixture
