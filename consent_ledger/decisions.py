@@ -97,8 +97,14 @@ def decide(
 
 
 def has_any_basis(provisions: Iterable[Provision], recipient: Recipient, at: datetime) -> bool:
-    """Whether the recipient may learn the subject exists: some active
-    non-refusal provision names it, for any category or purpose."""
+    """Whether the recipient may learn the subject exists: some category is
+    actually permitted to it, for some purpose, by an active provision naming
+    it. A consent fully overridden by a refusal reveals nothing."""
+    provisions = list(provisions)
     return any(
-        p.kind != ProvisionKind.REFUSAL and p.is_active(at) and names_recipient(p, recipient) for p in provisions
+        decide_category(provisions, recipient, category, purpose, at).permitted
+        for p in provisions
+        if p.kind != ProvisionKind.REFUSAL and p.is_active(at) and names_recipient(p, recipient)
+        for category in p.categories
+        for purpose in p.purposes
     )

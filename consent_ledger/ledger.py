@@ -56,7 +56,7 @@ def ledger_append(*, kind: str, subject: Subject, caller: Caller, body: dict, no
         subject=subject,
         recorded_by=caller.agency,
         actor=caller.actor_label,
-        recorded_at=timezone.now().replace(tzinfo=UTC),
+        recorded_at=timezone.now().astimezone(UTC),
         body=body,
     )
     entry.leaf_hash = entry_leaf_hash(entry)

@@ -373,3 +373,14 @@ def test_a_huge_profile_is_refused_cleanly(ops):
     response = ops.post("/api/v1/subjects/", {"external_ref": "X/deep", "profile": deep})
 
     assert response.status_code == 422, response.json()
+
+
+def test_a_recipient_whose_consent_is_fully_refused_cannot_see_the_subject(ops, shelter, subject_id):
+    consent(ops, subject_id, shelter, ["health"])
+    ops.post(
+        f"/api/v1/subjects/{subject_id}/refusals/",
+        {"recipients": {"agencies": [str(shelter.agency.id)]}, "categories": ["health"], "purposes": ["referral"],
+         "form": "verbal_witnessed", "grantor": "subject"},
+    )
+
+    assert shelter.get(f"/api/v1/subjects/{subject_id}", purpose="referral").status_code == 404

@@ -212,7 +212,8 @@ def model_decision(covering: list[Grant]) -> tuple[bool, list[Grant]]:
 
 
 def model_knows(grants, agency, at) -> bool:
-    return any(g.layer != REFUSAL and in_force(g, at) and reaches(g, agency) for g in grants)
+    """The subject is visible when some category is permitted for some purpose."""
+    return any(model_decision(model_covering(grants, agency, c, p, at))[0] for c in CATEGORIES for p in PURPOSES)
 
 
 # -- Random histories ----------------------------------------------------------------
@@ -294,10 +295,10 @@ class Run:
         self.recipients = [recipient_of(agency) for agency in universe.agencies]
         self.grants: list[Grant] = []
         self.moments = {T0 - HOUR}
+        self.seen: set[str] = set()  # what the history exercised, for --hypothesis-show-statistics
 
     def apply(self, step) -> None:
         now = self.clock.advance(step.after * HOUR)
-        self.moments |= {now - TICK, now}
         {Provide: self.provide, End: self.end, Emergency: self.emergency}[type(step)](step, now)
 
     def provide(self, step: Provide, now: datetime) -> None:
@@ -306,7 +307,7 @@ class Run:
             # histories where precedence matters.
             echoed = self.grants[step.echo % len(self.grants)]
             step = replace(step, categories=echoed.terms[0], purposes=echoed.terms[1], recipients=echoed.terms[2])
-            event("echoed terms")
+            self.seen.add("echoed terms")
         u = self.universe
         terms = Terms(
             categories=list(step.categories),
@@ -325,7 +326,7 @@ class Run:
             with pytest.raises(ValidationFailed) as refused:
                 self.record(step.kind, terms)
             assert [e["pointer"] for e in refused.value.errors] == ["/valid_until"]
-            event("a window refused")
+            self.seen.add("a window refused")
             return
         made = self.record(step.kind, terms)
         self.add(Grant(
@@ -358,12 +359,12 @@ class Run:
         if grant.ended is not None:
             with pytest.raises(Conflict):
                 end()
-            event("ended twice")
+            self.seen.add("ended twice")
             return
         end()
-        event(f"a {grant.layer} ended")
+        self.seen.add(f"a {grant.layer} ended")
         grant.ended = now
-        self.moments |= {now}
+        self.moments |= {now - TICK, now}
 
     def emergency(self, step: Emergency, now: datetime) -> None:
         made = emergency_disclosure_record(
@@ -385,10 +386,10 @@ class Run:
             if moment is not None:
                 self.moments |= {moment - TICK, moment}
 
-    def check(self, at: datetime) -> None:
+    def check(self, at: datetime, everything: list[Provision]) -> None:
         # What the choke point passes (the selector drops provisions ended by
         # `at`), and every provision: the engine must not rely on the selector.
-        for provisions in (provisions_in_force(self.subject.id, at), list(self.subject.provisions.all())):
+        for provisions in (provisions_in_force(self.subject.id, at), everything):
             for agency, recipient in enumerate(self.recipients):
                 assert has_any_basis(provisions, recipient, at) == model_knows(self.grants, agency, at), (agency, at)
                 for purpose in PURPOSES:
@@ -408,7 +409,7 @@ class Run:
         # The deciding entry is one of the layer that decided: a covering basis
         # for a permit, a covering refusal for a refusal's deny.
         overridden = sorted({g.layer for g in covering} - {deciding[0].layer})
-        event(f"decided by a {deciding[0].layer} over {' and '.join(overridden) or 'nothing'}")
+        self.seen.add(f"decided by a {deciding[0].layer} over {' and '.join(overridden) or 'nothing'}")
         by_entry = {g.entry_id: g for g in deciding}
         assert got.entry_id in by_entry, where
         assert got.basis == by_entry[got.entry_id].basis, where
@@ -434,11 +435,14 @@ def check_history(universe, clock, history) -> None:
         run = Run(universe, clock)
         for each in history:
             run.apply(each)
-            run.check(clock.now)  # the very next decision sees the change
-        run.moments |= {clock.now + 30 * 24 * HOUR}
-        for at in sorted(run.moments):
-            run.check(at)
+            run.check(clock.now, list(run.subject.provisions.all()))  # the very next decision sees the change
+        # Then the whole history, at every boundary and an instant before it.
+        everything = list(run.subject.provisions.all())
+        for at in sorted(run.moments | {clock.now + 30 * 24 * HOUR}):
+            run.check(at, everything)
         transaction.set_rollback(True)
+    for label in sorted(run.seen):
+        event(label)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
