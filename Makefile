@@ -26,3 +26,9 @@ test: venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3
+
+# Referral create/read throughput on PostgreSQL + gunicorn next to a baseline
+# (bench/referrals.py); BENCH_DATABASE_URL picks the server. Never run by CI.
+.PHONY: bench
+bench: venv
+	$(BIN)/python -m bench.referrals $(BENCH_ARGS)

@@ -1,3 +1,6 @@
+import hashlib
+
+from oauth2_provider.models import AccessToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 
@@ -17,3 +20,12 @@ class AgencyOAuth2Validator(OAuth2Validator):
         # A token request without `scope` gets the client's full allowance.
         client = request.client or self._load_application(client_id, request)
         return sorted(client.allowed_scope_set) if client else []
+
+    def _load_access_token(self, token):
+        # Every API request resolves the token's agency: fetch it in the same query.
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        return (
+            AccessToken.objects.select_related("application__agency", "user")
+            .filter(token_checksum=checksum)
+            .first()
+        )

@@ -51,6 +51,8 @@ def disclose(
     schema: str,
     originator_id=None,
     withhold: Iterable[str] = (),
+    provisions=None,
+    recipient=None,
 ) -> Disclosed:
     """Return `document` pruned to what the caller's agency may receive.
 
@@ -59,7 +61,9 @@ def disclose(
     to its originator, or to the subject's owner (the controller of the
     person's case, to whom the loop closes), is not a disclosure and records
     nothing. `withhold` lists categories the originator chose never to release
-    to this recipient, whatever the ledger allows. Otherwise one `disclosure`
+    to this recipient, whatever the ledger allows. A caller disclosing several
+    documents in one transaction may pass the subject's `provisions` and the
+    `recipient` it loaded once. Otherwise one `disclosure`
     entry records what was released and withheld, on which bases, with the
     request id and the released document's sha256, in this transaction.
     """
@@ -70,7 +74,9 @@ def disclose(
         return Disclosed(document=document, withheld_categories=[], released_categories=present, entry=None)
     now = timezone.now()
     present = registry.categories_present(schema, document)
-    decision = decide(provisions_in_force(subject.id, now), recipient_of(caller.agency), present, purpose, now)
+    if provisions is None:
+        provisions = provisions_in_force(subject.id, now)
+    decision = decide(provisions, recipient or recipient_of(caller.agency, provisions), present, purpose, now)
     permitted = set(decision.permitted) - set(withhold)
     pruned, withheld = registry.prune(schema, document, permitted)
     released = sorted(present - set(withheld))

@@ -12,7 +12,11 @@ from .decisions import Recipient, has_any_basis
 from .models import EntryKind, LedgerEntry, Provision, Subject
 
 
-def recipient_of(agency: Agency) -> Recipient:
+def recipient_of(agency: Agency, provisions=None) -> Recipient:
+    """The agency as the decision engine sees it. Given the `provisions` to
+    decide on, its teams are looked up only if one of them names a team."""
+    if provisions is not None and not any(p.recipient_teams for p in provisions):
+        return Recipient(agency_id=str(agency.id), kind=agency.kind)
     teams = TeamMembership.objects.filter(agency=agency).values_list("team_id", flat=True)
     return Recipient(agency_id=str(agency.id), kind=agency.kind, team_ids=frozenset(str(t) for t in teams))
 

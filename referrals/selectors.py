@@ -4,10 +4,12 @@ payload or profile goes through the disclosure choke point."""
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from agencies.callers import Caller
 from consent_ledger.disclosure import Disclosed, disclose
+from consent_ledger.selectors import provisions_in_force, recipient_of
 from hub.api.errors import NotFoundError
 
 from .models import CaseUpdate, Referral
@@ -54,6 +56,7 @@ class ReferralView:
     reason: str | None
 
 
+@transaction.atomic
 def referral_read(caller: Caller, referral_id) -> ReferralView:
     """The referral as the caller may see it. For the recipient the payload is
     disclosed (originator: the sender) minus the sender's withheld categories,
@@ -61,13 +64,19 @@ def referral_read(caller: Caller, referral_id) -> ReferralView:
     with case_notes. The sender reading its own referral discloses nothing."""
     referral = referral_for_party(referral_id, caller)
     subject = referral.subject
+    loaded = {}  # both disclosures decide on the same provisions, in one transaction
+    if caller.agency.pk not in (referral.sender_id, subject.owner_id):
+        provisions = provisions_in_force(subject.id)
+        loaded = {"provisions": provisions, "recipient": recipient_of(caller.agency, provisions)}
     payload = disclose(
         subject=subject, caller=caller, purpose=referral.purpose, document=referral.payload,
         schema=referral.payload_schema, originator_id=referral.sender_id, withhold=referral.withhold_categories,
+        **loaded,
     )
     profile = disclose(
         subject=subject, caller=caller, purpose=referral.purpose, document=subject.profile,
         schema=subject.profile_schema, withhold=referral.withhold_categories if caller.agency.pk == referral.recipient_id else (),
+        **loaded,
     )
     reason_released = "case_notes" in payload.released_categories or caller.agency.pk == referral.sender_id
     return ReferralView(referral, payload, profile, referral.reason if reason_released else None)

@@ -54,7 +54,8 @@ def _uncovered(subject, recipient: Agency, purpose: str, withhold: set[str], par
     receive for `purpose` and that the sender does not withhold."""
     registry = get_registry()
     now = timezone.now()
-    provisions, to = provisions_in_force(subject.id, now), recipient_of(recipient)
+    provisions = provisions_in_force(subject.id, now)
+    to = recipient_of(recipient, provisions)
 
     def error(pointer, categories):
         denied = decide(provisions, to, set(categories) - withhold, purpose, now).denied
