@@ -20,12 +20,10 @@ def event_emit(*, type: str, object_type: str, object_id, status: str = "", agen
     """Write one event in the caller's transaction. `data` holds ids and codes only."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_emit must run inside the transaction of the change it announces")
-    agency_ids = sorted({str(a) for a in agencies})
     event = OutboxEvent.objects.create(
         type=type, occurred_at=timezone.now(), object_type=object_type, object_id=object_id,
-        status=status, agencies=agency_ids, data=data or {},
+        status=status, agencies=sorted({str(a) for a in agencies}), data=data or {},
     )
-    EventAudience.objects.bulk_create([EventAudience(event=event, agency_id=a) for a in agency_ids])
     transaction.on_commit(_nudge_relay)
     return event
 
@@ -55,6 +53,12 @@ def outbox_relay(*, batch_size: int | None = None) -> int:
         state.position += 1
         OutboxEvent.objects.filter(seq=event.seq).update(feed_position=state.position, relayed_at=now)
     state.save(update_fields=["position"])
+    # The feed's index of who may see what, written here rather than on the
+    # request path: the feed shows relayed events only.
+    EventAudience.objects.bulk_create(
+        [EventAudience(event=event, agency_id=agency) for event in events for agency in event.agencies],
+        ignore_conflicts=True,
+    )
     endpoints = list(WebhookEndpoint.objects.filter(active=True, agency_id__in={a for e in events for a in e.agencies}))
     deliveries = [
         Delivery(endpoint=endpoint, event=event, next_attempt_at=now)
