@@ -32,3 +32,10 @@ clean:
 .PHONY: bench
 bench: venv
 	$(BIN)/python -m bench.referrals $(BENCH_ARGS)
+
+# Commit-to-first-delivery-attempt latency of events: a real Celery worker on
+# RabbitMQ (127.0.0.1:5672, guest/guest) and a throwaway PostgreSQL database
+# (BENCH_DATABASE_URL names the server). Not a test: CI never runs it.
+.PHONY: bench-events
+bench-events: venv
+	$(BIN)/python -m bench.events $(BENCH_EVENTS_ARGS)

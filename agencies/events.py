@@ -35,12 +35,15 @@ def _nudge_relay() -> None:
 
 
 @transaction.atomic
-def outbox_relay(*, batch_size: int | None = None) -> int:
+def outbox_relay(*, batch_size: int | None = None) -> int | None:
     """Relay one batch of committed events: give each its feed position and a
-    pending delivery per subscribed endpoint. Returns how many were relayed."""
+    pending delivery per subscribed endpoint. Returns how many were relayed, or
+    None when another relay holds the feed lock (it will see these events)."""
     batch_size = batch_size or settings.OUTBOX_RELAY_BATCH
     FeedState.objects.get_or_create(pk=1)
-    state = FeedState.objects.select_for_update().get(pk=1)
+    state = FeedState.objects.select_for_update(skip_locked=True).filter(pk=1).first()
+    if state is None:
+        return None
     events = list(
         OutboxEvent.objects.select_for_update(skip_locked=True)
         .filter(relayed_at__isnull=True)
@@ -51,7 +54,8 @@ def outbox_relay(*, batch_size: int | None = None) -> int:
     now = timezone.now()
     for event in events:
         state.position += 1
-        OutboxEvent.objects.filter(seq=event.seq).update(feed_position=state.position, relayed_at=now)
+        event.feed_position, event.relayed_at = state.position, now
+    OutboxEvent.objects.bulk_update(events, ["feed_position", "relayed_at"])
     state.save(update_fields=["position"])
     # The feed's index of who may see what, written here rather than on the
     # request path: the feed shows relayed events only.
@@ -80,10 +84,21 @@ def _enqueue(delivery_ids) -> None:
 
 
 def outbox_relay_all() -> int:
+    """Relay until nothing is left, or leave it to a relay already running.
+
+    Every commit nudges a relay, so under load most nudges find one running:
+    they return at once instead of queueing on the feed lock. The running one
+    looks again after releasing the lock, so an event that committed while it
+    held the lock (whose own nudge found it busy) is relayed now, not by the
+    next sweep."""
     relayed = 0
-    while batch := outbox_relay():
+    while True:
+        batch = outbox_relay()
+        if batch is None:
+            return relayed
         relayed += batch
-    return relayed
+        if not batch and not OutboxEvent.objects.filter(relayed_at__isnull=True).exists():
+            return relayed
 
 
 def event_feed_for_agency(agency: Agency, *, after: int = 0) -> QuerySet[OutboxEvent]:

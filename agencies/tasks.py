@@ -1,7 +1,10 @@
 """Thin tasks: load by id, call one service. All idempotent: a redelivered task
 finds nothing left to do."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
 from oauth2_provider.models import clear_expired
 
 from .events import outbox_relay_all
@@ -22,7 +25,8 @@ def webhook_deliver_task(delivery_id: str) -> None:
 def outbox_sweep_task() -> None:
     """Relay what a lost nudge left behind, and re-enqueue due retries."""
     outbox_relay_all()
-    for delivery_id in deliveries_due():
+    grace = timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
+    for delivery_id in deliveries_due(first_attempt_grace=grace):
         webhook_deliver_task.delay(str(delivery_id))
 
 

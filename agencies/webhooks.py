@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import urllib3
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -238,11 +239,16 @@ def _attempt(delivery: Delivery) -> None:
     delivery.save()
 
 
-def deliveries_due() -> list:
+def deliveries_due(*, first_attempt_grace: timedelta = timedelta(0)) -> list:
     """Pending deliveries whose time has come (the beat sweep re-enqueues them,
-    so a retry survives a lost task)."""
+    so a retry survives a lost task). The relay enqueued every first attempt
+    when it created it: the sweep passes a grace period so that it re-enqueues
+    only those whose task looks lost, not all those still waiting in the queue
+    (under load that multiplied the queue at every sweep)."""
+    now = timezone.now()
     return list(
-        Delivery.objects.filter(status=Delivery.PENDING, next_attempt_at__lte=timezone.now())
+        Delivery.objects.filter(status=Delivery.PENDING, next_attempt_at__lte=now)
+        .filter(Q(attempts__gt=0) | Q(next_attempt_at__lte=now - first_attempt_grace))
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:1000]
     )
