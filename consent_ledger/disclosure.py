@@ -41,58 +41,81 @@ def require_purpose(purpose: str | None) -> str:
     return purpose
 
 
+@dataclass(frozen=True)
+class Part:
+    """One document of a disclosure: its schema, the agency that supplied it
+    (default: the subject's owner) and categories it must never release."""
+
+    document: object
+    schema: str
+    originator_id: object = None
+    withhold: tuple = ()
+
+
 @transaction.atomic
 def disclose(
-    *,
-    subject: Subject,
-    caller: Caller,
-    purpose: str,
-    document,
-    schema: str,
-    originator_id=None,
-    withhold: Iterable[str] = (),
-    provisions=None,
-    recipient=None,
+    *, subject: Subject, caller: Caller, purpose: str, document, schema: str, originator_id=None, withhold=()
 ) -> Disclosed:
-    """Return `document` pruned to what the caller's agency may receive.
+    """Return one document pruned to what the caller's agency may receive
+    (see disclose_together)."""
+    part = Part(document, schema, originator_id, tuple(withhold))
+    return disclose_together(subject=subject, caller=caller, purpose=purpose, parts=[part])[0]
 
-    `originator_id` is the agency that supplied the document (the subject's
-    owner for a profile, the sender for a referral payload). Giving data back
-    to its originator, or to the subject's owner (the controller of the
-    person's case, to whom the loop closes), is not a disclosure and records
-    nothing. `withhold` lists categories the originator chose never to release
-    to this recipient, whatever the ledger allows. A caller disclosing several
-    documents in one transaction may pass the subject's `provisions` and the
-    `recipient` it loaded once. Otherwise one `disclosure`
-    entry records what was released and withheld, on which bases, with the
-    request id and the released document's sha256, in this transaction.
+
+@transaction.atomic
+def disclose_together(*, subject: Subject, caller: Caller, purpose: str, parts: list[Part]) -> list[Disclosed]:
+    """Return each document pruned to what the caller's agency may receive.
+
+    Giving a document back to its originator, or to the subject's owner (the
+    controller of the person's case, to whom the loop closes), is not a
+    disclosure. Everything else released in this one read is recorded as ONE
+    `disclosure` entry, in this transaction: categories released and withheld,
+    the basis of each, the request id and each released document's sha256.
+    A part's `withhold` stays withheld whatever the ledger allows.
     """
     require_purpose(purpose)
     registry = get_registry()
-    if caller.agency.id in (originator_id or subject.owner_id, subject.owner_id):
-        present = sorted(registry.categories_present(schema, document))
-        return Disclosed(document=document, withheld_categories=[], released_categories=present, entry=None)
     now = timezone.now()
-    present = registry.categories_present(schema, document)
-    if provisions is None:
-        provisions = provisions_in_force(subject.id, now)
-    decision = decide(provisions, recipient or recipient_of(caller.agency, provisions), present, purpose, now)
-    permitted = set(decision.permitted) - set(withhold)
-    pruned, withheld = registry.prune(schema, document, permitted)
-    released = sorted(present - set(withheld))
-    body = {
+    results: list[Disclosed | None] = [None] * len(parts)
+    pruned_parts = []
+    provisions = recipient = None
+    for index, part in enumerate(parts):
+        present = registry.categories_present(part.schema, part.document)
+        if caller.agency.id in (part.originator_id or subject.owner_id, subject.owner_id):
+            results[index] = Disclosed(part.document, [], sorted(present), None)
+            continue
+        if provisions is None:  # loaded once, for every part
+            provisions = provisions_in_force(subject.id, now)
+            recipient = recipient_of(caller.agency, provisions)
+        decision = decide(provisions, recipient, present, purpose, now)
+        pruned, withheld = registry.prune(part.schema, part.document, set(decision.permitted) - set(part.withhold))
+        pruned_parts.append((index, part, sorted(present - set(withheld)), sorted(withheld), decision, pruned))
+    if pruned_parts:
+        entry = ledger_append(
+            kind=EntryKind.DISCLOSURE, subject=subject, caller=caller,
+            body=_disclosure_body(caller, purpose, pruned_parts, registry),
+        )
+        for index, _, released, withheld, _, pruned in pruned_parts:
+            results[index] = Disclosed(pruned, withheld, released, entry)
+    return results
+
+
+def _disclosure_body(caller: Caller, purpose: str, pruned_parts, registry) -> dict:
+    bases = {
+        (c, d.basis, d.entry_id)
+        for _, _, released, _, decision, _ in pruned_parts
+        for c, d in decision.by_category.items()
+        if d.permitted and c in released
+    }
+    return {
         "recipient": str(caller.agency.id),
         "purpose": purpose,
-        "schema": registry.schema_id(schema),
-        "categories": released,
-        "withheld_categories": sorted(withheld),
-        "bases": [
-            {"category": c, "basis": d.basis, "entry": d.entry_id}
-            for c, d in sorted(decision.by_category.items())
-            if d.permitted and c in released
-        ],
+        "categories": sorted({c for _, _, released, _, _, _ in pruned_parts for c in released}),
+        "withheld_categories": sorted({c for _, _, _, withheld, _, _ in pruned_parts for c in withheld}),
+        "bases": [{"category": c, "basis": b, "entry": e} for c, b, e in sorted(bases)],
         "request_id": current_request_id.get(),
-        "document_sha256": hashlib.sha256(canonical_bytes(pruned)).hexdigest(),
+        "documents": [
+            {"schema": registry.schema_id(part.schema), "sha256": hashlib.sha256(canonical_bytes(pruned)).hexdigest()}
+            for _, part, _, _, _, pruned in pruned_parts
+        ],
     }
-    entry = ledger_append(kind=EntryKind.DISCLOSURE, subject=subject, caller=caller, body=body)
-    return Disclosed(document=pruned, withheld_categories=sorted(withheld), released_categories=released, entry=entry)

@@ -8,8 +8,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from agencies.callers import Caller
-from consent_ledger.disclosure import Disclosed, disclose
-from consent_ledger.selectors import provisions_in_force, recipient_of
+from consent_ledger.disclosure import Disclosed, Part, disclose_together
 from hub.api.errors import NotFoundError
 
 from .models import CaseUpdate, Referral
@@ -58,25 +57,20 @@ class ReferralView:
 
 @transaction.atomic
 def referral_read(caller: Caller, referral_id) -> ReferralView:
-    """The referral as the caller may see it. For the recipient the payload is
-    disclosed (originator: the sender) minus the sender's withheld categories,
-    and the profile (originator: the subject's owner); the reason is released
-    with case_notes. The sender reading its own referral discloses nothing."""
+    """The referral as the caller may see it. For the recipient the payload
+    (originator: the sender) and the profile (originator: the subject's owner)
+    are disclosed together, as one read, minus the sender's withheld
+    categories; the reason is released with case_notes. The sender reading its
+    own referral discloses nothing."""
     referral = referral_for_party(referral_id, caller)
     subject = referral.subject
-    loaded = {}  # both disclosures decide on the same provisions, in one transaction
-    if caller.agency.pk not in (referral.sender_id, subject.owner_id):
-        provisions = provisions_in_force(subject.id)
-        loaded = {"provisions": provisions, "recipient": recipient_of(caller.agency, provisions)}
-    payload = disclose(
-        subject=subject, caller=caller, purpose=referral.purpose, document=referral.payload,
-        schema=referral.payload_schema, originator_id=referral.sender_id, withhold=referral.withhold_categories,
-        **loaded,
-    )
-    profile = disclose(
-        subject=subject, caller=caller, purpose=referral.purpose, document=subject.profile,
-        schema=subject.profile_schema, withhold=referral.withhold_categories if caller.agency.pk == referral.recipient_id else (),
-        **loaded,
+    to_recipient = caller.agency.pk == referral.recipient_id
+    payload, profile = disclose_together(
+        subject=subject, caller=caller, purpose=referral.purpose,
+        parts=[
+            Part(referral.payload, referral.payload_schema, referral.sender_id, tuple(referral.withhold_categories)),
+            Part(subject.profile, subject.profile_schema, None, tuple(referral.withhold_categories) if to_recipient else ()),
+        ],
     )
     reason_released = "case_notes" in payload.released_categories or caller.agency.pk == referral.sender_id
     return ReferralView(referral, payload, profile, referral.reason if reason_released else None)
@@ -89,13 +83,15 @@ class UpdateView:
 
 
 def case_update_list(caller: Caller, referral_id) -> list[UpdateView]:
-    """The referral's case updates, each disclosed to the caller (the author
-    reading its own update, or the subject's owner, discloses nothing)."""
+    """The referral's case updates, disclosed to the caller together as one
+    read (the author reading its own update, or the subject's owner, discloses
+    nothing)."""
     referral = referral_for_party(referral_id, caller)
-    return [
-        UpdateView(update, disclose(
-            subject=referral.subject, caller=caller, purpose=referral.purpose, document=update.payload,
-            schema=update.payload_schema, originator_id=update.author_id,
-        ))
-        for update in referral.updates.order_by("created_at")
-    ]
+    updates = list(referral.updates.order_by("created_at"))
+    if not updates:
+        return []
+    disclosed = disclose_together(
+        subject=referral.subject, caller=caller, purpose=referral.purpose,
+        parts=[Part(u.payload, u.payload_schema, u.author_id) for u in updates],
+    )
+    return [UpdateView(update, result) for update, result in zip(updates, disclosed)]

@@ -93,7 +93,6 @@ def test_only_the_permitted_categories_leave_and_the_rest_are_reported(universe,
     assert entry.body == {
         "recipient": str(universe.pcpr.id),
         "purpose": "referral",
-        "schema": get_registry().schema_id("subject"),
         "categories": ["demographics", "identity"],
         "withheld_categories": ["contact", "safe_contact"],
         "bases": [
@@ -101,7 +100,12 @@ def test_only_the_permitted_categories_leave_and_the_rest_are_reported(universe,
             {"category": "identity", "basis": "consent", "entry": str(consent.granted_entry_id)},
         ],
         "request_id": request_id,
-        "document_sha256": hashlib.sha256(canonical_bytes(result.document)).hexdigest(),
+        "documents": [
+            {
+                "schema": get_registry().schema_id("subject"),
+                "sha256": hashlib.sha256(canonical_bytes(result.document)).hexdigest(),
+            }
+        ],
     }
 
 
@@ -112,7 +116,7 @@ def test_with_no_basis_everything_present_is_withheld_and_the_refusal_to_release
     [entry] = disclosures()
     assert (entry.body["categories"], entry.body["bases"]) == ([], [])
     assert entry.body["withheld_categories"] == result.withheld_categories
-    assert entry.body["document_sha256"] == hashlib.sha256(canonical_bytes({})).hexdigest()
+    assert entry.body["documents"][0]["sha256"] == hashlib.sha256(canonical_bytes({})).hexdigest()
     assert entry.body["request_id"] == "-"  # outside a request
 
 
@@ -201,5 +205,5 @@ def test_after_a_revocation_the_next_disclosure_withholds_the_category(universe,
     first, second = disclosures()
     assert first.body["categories"] == ["contact", "demographics", "identity"]
     assert second.body["categories"] == ["demographics"]
-    assert second.body["document_sha256"] == hashlib.sha256(canonical_bytes(after.document)).hexdigest()
-    assert first.body["document_sha256"] != second.body["document_sha256"]
+    assert second.body["documents"][0]["sha256"] == hashlib.sha256(canonical_bytes(after.document)).hexdigest()
+    assert first.body["documents"][0]["sha256"] != second.body["documents"][0]["sha256"]

@@ -521,18 +521,18 @@ def test_case_updates_from_both_sides_are_disclosed_through_the_choke_point(ops,
         written[0][2], {k: v for k, v in APPOINTMENT.items() if k != "where"}, written[2][2],
     ]
     assert [u["withheld_categories"] for u in seen_by_shelter] == [[], ["location"], []]
-    # One disclosure per update the OPS wrote; the shelter's own note is no disclosure.
-    assert [(e.kind, e.recorded_by_id, e.body["recipient"], e.body["categories"], e.body["withheld_categories"])
-            for e in shelter_entries] == [
-        (EntryKind.DISCLOSURE, shelter.agency.id, str(shelter.agency.id), ["case_notes"], []),
-        (EntryKind.DISCLOSURE, shelter.agency.id, str(shelter.agency.id), ["case_notes"], ["location"]),
+    # One disclosure for the read, covering the two updates the OPS wrote; the
+    # shelter's own note is no disclosure.
+    assert [(e.kind, e.recorded_by_id, e.body["recipient"], e.body["categories"], e.body["withheld_categories"],
+             len(e.body["documents"])) for e in shelter_entries] == [
+        (EntryKind.DISCLOSURE, shelter.agency.id, str(shelter.agency.id), ["case_notes"], ["location"], 2),
     ]
     # The OPS, whose case it is, sees everything and discloses nothing.
     assert [u["payload"] for u in seen_by_ops] == [payload for _, _, payload in written]
-    assert LedgerEntry.objects.count() == ledger + 2
+    assert LedgerEntry.objects.count() == ledger + 1
     accounting = ops.get(f"/api/v1/subjects/{subject_id}/disclosures/").json()["results"]
     assert [(row["categories"], row["withheld_categories"]) for row in accounting] == [
-        (["case_notes"], ["location"]), (["case_notes"], []),
+        (["case_notes"], ["location"]),
     ]
     events = OutboxEvent.objects.filter(type="referral.update_added").order_by("seq")
     assert [e.data["kind"] for e in events] == ["note", "appointment", "note"]

@@ -102,7 +102,9 @@ def test_the_closed_loop(ops, shelter, subject_id):
     assert updates[0]["payload"] == {"text": "Settled in."}
     accounting = ops.get(f"/api/v1/subjects/{subject_id}/disclosures/").json()["results"]
     assert {row["recipient"] for row in accounting} == {str(shelter.agency.id)}
-    assert len(accounting) == 2  # the shelter's one read: payload and profile
+    assert len(accounting) == 1  # the shelter's one read: payload and profile together
+    assert accounting[0]["categories"] == ["case_notes", "identity", "risk", "safe_contact"]
+    assert accounting[0]["withheld_categories"] == ["contact", "demographics", "health"]
     types = list(OutboxEvent.objects.order_by("seq").values_list("type", flat=True))
     assert types == ["referral.requested", "referral.received", "referral.accepted", "referral.in_progress",
                      "referral.update_added", "referral.completed"]
