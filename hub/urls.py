@@ -9,6 +9,8 @@ from oauth2_provider import views as oauth2_views
 from agencies.api.oauth_views import AgencyAuthorizationView, AgencyIntrospectTokenView
 from consent_ledger import views as ledger_views
 
+from hub.api import errors
+
 from . import views
 
 api_v1 = [
@@ -52,8 +54,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    # Anything else under /api/ is a problem+json 404, also in DEBUG.
-    re_path(r"^(?:api|o)/", views.api_not_found),
+    # Anything else under /api/ is a problem+json 404, also in DEBUG (where
+    # Django would show its technical 404 page instead of handler404).
+    re_path(r"^(?:api|o)/", errors.page_not_found),
 ]
 
 handler404 = "hub.api.errors.page_not_found"

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from hub.api.errors import NOT_FOUND, PROBLEM_CONTENT_TYPE, problem
+from hub.api.errors import PROBLEM_CONTENT_TYPE, problem
 
 from .celery import app as celery_app
 
@@ -54,7 +54,3 @@ def problem_doc(request, code: str):
     """The human-readable page that a problem's `type` URI resolves to."""
     return render(request, "hub/problem.html", {"code": code})
 
-
-def api_not_found(request):
-    body = problem(404, NOT_FOUND, "No resource at this URL.", request=request)
-    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
