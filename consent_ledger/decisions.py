@@ -96,6 +96,25 @@ def decide(
     return Decision({c: decide_category(provisions, recipient, c, purpose, at) for c in set(categories)})
 
 
+def decide_reply(
+    provisions: Iterable[Provision], owner: Recipient, supplier: Recipient, categories: Iterable[str], purpose: str,
+    at: datetime,
+) -> Decision:
+    """What the subject's owner may receive of a document another agency (the
+    supplier) wrote about the person (DESIGN.md 4.3). A category is permitted
+    when a provision names the owner, or else when the supplier's own basis
+    covers it for this purpose: the exchange the person agreed to runs both
+    ways (the reply basis, recorded as the supplier's provision). A refusal
+    naming the owner still denies."""
+    provisions = list(provisions)
+    own = decide(provisions, owner, categories, purpose, at)
+    reply = decide(provisions, supplier, categories, purpose, at)
+    return Decision({
+        category: mine if mine.permitted or mine.entry_id is not None else reply.by_category[category]
+        for category, mine in own.by_category.items()
+    })
+
+
 def has_any_basis(provisions: Iterable[Provision], recipient: Recipient, at: datetime) -> bool:
     """Whether the recipient may learn the subject exists: some category is
     actually permitted to it, for some purpose, by an active provision naming

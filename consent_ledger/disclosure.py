@@ -2,23 +2,23 @@
 the hub. Decide per category, prune, record, return."""
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
 from agencies.callers import Caller
+from agencies.models import Agency
 from hub.api.errors import ValidationFailed
 from hub.api.request_id import current_request_id
 from schemas.registry import get_registry
 from schemas.vocabularies import PURPOSES, codes
 
-from .decisions import decide
+from .decisions import Decision, decide, decide_reply
 from .ledger import ledger_append
 from .merkle import canonical_bytes
 from .models import EntryKind, LedgerEntry, Subject
-from .selectors import provisions_in_force, recipient_of
+from .selectors import provisions_in_force, recipient_of, withheld_from
 
 UNKNOWN_PURPOSE = "unknown_purpose"
 
@@ -66,56 +66,106 @@ def disclose(
 def disclose_together(*, subject: Subject, caller: Caller, purpose: str, parts: list[Part]) -> list[Disclosed]:
     """Return each document pruned to what the caller's agency may receive.
 
-    Giving a document back to its originator, or to the subject's owner (the
-    controller of the person's case, to whom the loop closes), is not a
-    disclosure. Everything else released in this one read is recorded as ONE
-    `disclosure` entry, in this transaction: categories released and withheld,
-    the basis of each, the request id and each released document's sha256.
-    A part's `withhold` stays withheld whatever the ledger allows.
+    Giving a document back to the agency that supplied it is not a
+    disclosure. Any other document is decided per category, pruned and
+    recorded, for the subject's owner too: the owner receives what a
+    provision names it for or what the supplier's basis covers
+    (decisions.decide_reply). A part's `withhold`, and every withholding
+    another agency imposed on the caller for this subject, always hold.
+    Everything released in this one read is ONE `disclosure` entry, in this
+    transaction: categories released and withheld, the basis of each, the
+    request id and each document's schema, supplier and sha256.
     """
     require_purpose(purpose)
-    registry = get_registry()
-    now = timezone.now()
-    results: list[Disclosed | None] = [None] * len(parts)
-    pruned_parts = []
-    provisions = recipient = None
-    for index, part in enumerate(parts):
-        present = registry.categories_present(part.schema, part.document)
-        if caller.agency.id in (part.originator_id or subject.owner_id, subject.owner_id):
-            results[index] = Disclosed(part.document, [], sorted(present), None)
-            continue
-        if provisions is None:  # loaded once, for every part
-            provisions = provisions_in_force(subject.id, now)
-            recipient = recipient_of(caller.agency, provisions)
-        decision = decide(provisions, recipient, present, purpose, now)
-        pruned, withheld = registry.prune(part.schema, part.document, set(decision.permitted) - set(part.withhold))
-        pruned_parts.append((index, part, sorted(present - set(withheld)), sorted(withheld), decision, pruned))
-    if pruned_parts:
+    context = _Context(subject, caller, purpose)
+    results = [context.own(part) for part in parts]
+    decided = [(index, context.decide(part)) for index, part in enumerate(parts) if results[index] is None]
+    if decided:
         entry = ledger_append(
-            kind=EntryKind.DISCLOSURE, subject=subject, caller=caller,
-            body=_disclosure_body(caller, purpose, pruned_parts, registry),
+            kind=EntryKind.DISCLOSURE, subject=subject, caller=caller, body=_disclosure_body(caller, purpose, decided),
         )
-        for index, _, released, withheld, _, pruned in pruned_parts:
-            results[index] = Disclosed(pruned, withheld, released, entry)
+        for index, release in decided:
+            results[index] = Disclosed(release.document, release.withheld, release.released, entry)
     return results
 
 
-def _disclosure_body(caller: Caller, purpose: str, pruned_parts, registry) -> dict:
+@dataclass(frozen=True)
+class _Release:
+    part: Part
+    supplier_id: object
+    document: object
+    released: list[str]
+    withheld: list[str]
+    decision: Decision
+
+
+class _Context:
+    """What one read decides on, loaded once and only when needed: the
+    subject's provisions, the caller as a recipient, the withholdings imposed
+    on the caller, and each supplier as a recipient (for the reply basis)."""
+
+    def __init__(self, subject: Subject, caller: Caller, purpose: str):
+        self.subject, self.caller, self.purpose = subject, caller, purpose
+        self.registry = get_registry()
+        self.now = timezone.now()
+        self._loaded = False
+        self._suppliers = {}
+
+    def own(self, part: Part) -> Disclosed | None:
+        """The part unchanged when the caller supplied it itself."""
+        if self.caller.agency.id != (part.originator_id or self.subject.owner_id):
+            return None
+        return Disclosed(part.document, [], sorted(self.registry.categories_present(part.schema, part.document)), None)
+
+    def decide(self, part: Part) -> _Release:
+        self._load()
+        present = self.registry.categories_present(part.schema, part.document)
+        if self.caller.agency.id == self.subject.owner_id:
+            supplier = self._supplier(part.originator_id)
+            decision = decide_reply(self.provisions, self.recipient, supplier, present, self.purpose, self.now)
+        else:
+            decision = decide(self.provisions, self.recipient, present, self.purpose, self.now)
+        permitted = set(decision.permitted) - set(part.withhold) - self.withheld_from_caller
+        pruned, withheld = self.registry.prune(part.schema, part.document, permitted)
+        supplier_id = part.originator_id or self.subject.owner_id
+        return _Release(part, supplier_id, pruned, sorted(present - set(withheld)), sorted(withheld), decision)
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self.provisions = provisions_in_force(self.subject.id, self.now)
+        self.recipient = recipient_of(self.caller.agency, self.provisions)
+        self.withheld_from_caller = withheld_from(self.subject.id, self.caller.agency.id)
+        self._loaded = True
+
+    def _supplier(self, agency_id):
+        if agency_id not in self._suppliers:
+            self._suppliers[agency_id] = recipient_of(Agency.objects.get(pk=agency_id), self.provisions)
+        return self._suppliers[agency_id]
+
+
+def _disclosure_body(caller: Caller, purpose: str, decided: list[tuple[int, _Release]]) -> dict:
+    releases = [release for _, release in decided]
     bases = {
         (c, d.basis, d.entry_id)
-        for _, _, released, _, decision, _ in pruned_parts
-        for c, d in decision.by_category.items()
-        if d.permitted and c in released
+        for release in releases
+        for c, d in release.decision.by_category.items()
+        if d.permitted and c in release.released
     }
+    registry = get_registry()
     return {
         "recipient": str(caller.agency.id),
         "purpose": purpose,
-        "categories": sorted({c for _, _, released, _, _, _ in pruned_parts for c in released}),
-        "withheld_categories": sorted({c for _, _, _, withheld, _, _ in pruned_parts for c in withheld}),
+        "categories": sorted({c for release in releases for c in release.released}),
+        "withheld_categories": sorted({c for release in releases for c in release.withheld}),
         "bases": [{"category": c, "basis": b, "entry": e} for c, b, e in sorted(bases)],
         "request_id": current_request_id.get(),
         "documents": [
-            {"schema": registry.schema_id(part.schema), "sha256": hashlib.sha256(canonical_bytes(pruned)).hexdigest()}
-            for _, part, _, _, _, pruned in pruned_parts
+            {
+                "schema": registry.schema_id(release.part.schema),
+                "supplied_by": str(release.supplier_id),
+                "sha256": hashlib.sha256(canonical_bytes(release.document)).hexdigest(),
+            }
+            for release in releases
         ],
     }

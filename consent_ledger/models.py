@@ -84,6 +84,26 @@ class LedgerNote(models.Model):
     text = models.TextField()
 
 
+class Withholding(models.Model):
+    """Categories an agency decided another agency must never receive about a
+    subject: a referral's `withhold_categories` (DESIGN.md 4.3, "the
+    supplier's withhold always holds"). The choke point applies every
+    withholding on an agency to each of its reads of data it did not supply
+    itself, whatever the purpose and whatever basis the ledger holds: the
+    sender's judgment that the recipient must not have, say, the code word
+    does not stop at the referral document."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+", help_text="withheld from")
+    imposed_by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    categories = models.JSONField()
+    source = models.CharField(max_length=64, help_text="e.g. referral:<id>")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["subject", "agency"], name="withholding_subject_agency")]
+
+
 class ProvisionKind(models.TextChoices):
     CONSENT = "consent"
     REFUSAL = "refusal"

@@ -22,17 +22,28 @@ EVENT_EXPIRING = "consent.expiring"
 
 
 def _receivers(provision: Provision) -> dict[str, set[str]]:
-    """Agency id -> the provision's categories it received for the subject,
-    from the accounting of disclosures."""
-    affected = set(provision.categories)
+    """Agency id -> the categories it received about the subject that this
+    provision now takes away, from the accounting of disclosures: for a
+    consent, what was released on it (the entry each release names as its
+    basis); for a refusal, what an agency it names received on a consent for
+    a refused category and purpose (a refusal overrides consents, not the
+    law). Nobody else hears of it: a notice to an agency that received
+    nothing under the provision would be a false instruction, and would tell
+    it that someone else's consent changed."""
+    granted = str(provision.granted_entry_id)
     received: dict[str, set[str]] = {}
-    disclosures = LedgerEntry.objects.filter(subject_id=provision.subject_id, kind=EntryKind.DISCLOSURE).values_list("body", flat=True)
-    for body in disclosures:
-        overlap = affected & set(body["categories"])
-        if overlap:
-            received.setdefault(body["recipient"], set()).update(overlap)
+    disclosures = LedgerEntry.objects.filter(subject_id=provision.subject_id, kind=EntryKind.DISCLOSURE)
+    for body in disclosures.values_list("body", flat=True):
+        for basis in body["bases"]:
+            if provision.kind == ProvisionKind.REFUSAL:
+                taken = (basis["basis"] == "consent" and basis["category"] in provision.categories
+                         and body["purpose"] in provision.purposes)
+            else:
+                taken = basis["entry"] == granted
+            if taken:
+                received.setdefault(body["recipient"], set()).add(basis["category"])
     received.pop(str(provision.subject.owner_id), None)
-    if provision.kind == ProvisionKind.REFUSAL:  # only the recipients the refusal names must act
+    if provision.kind == ProvisionKind.REFUSAL:
         agencies = Agency.objects.filter(pk__in=list(received))
         named = {str(a.pk) for a in agencies if names_recipient(provision, recipient_of(a))}
         received = {a: c for a, c in received.items() if a in named}

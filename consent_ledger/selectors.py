@@ -9,7 +9,7 @@ from agencies.models import Agency, TeamMembership
 from hub.api.errors import NotFoundError
 
 from .decisions import Recipient, has_any_basis
-from .models import EntryKind, LedgerEntry, Provision, Subject
+from .models import EntryKind, LedgerEntry, Provision, Subject, Withholding
 
 
 def recipient_of(agency: Agency, provisions=None) -> Recipient:
@@ -26,6 +26,12 @@ def provisions_in_force(subject_id, at=None) -> list[Provision]:
     decision engine): a handful of rows, whatever the size of the ledger."""
     at = at or timezone.now()
     return list(Provision.objects.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=at), subject_id=subject_id))
+
+
+def withheld_from(subject_id, agency_id) -> set[str]:
+    """Every category other agencies withheld from this agency about the subject."""
+    rows = Withholding.objects.filter(subject_id=subject_id, agency_id=agency_id).values_list("categories", flat=True)
+    return {category for categories in rows for category in categories}
 
 
 def subject_get_for_caller(subject_id, caller: Caller) -> Subject:

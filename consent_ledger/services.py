@@ -19,7 +19,7 @@ from schemas.vocabularies import AGENCY_KINDS, DATA_CATEGORIES, PURPOSES, codes
 
 from .ledger import iso, ledger_append, sha256_text
 from .notices import revocation_notices_send
-from .models import EmergencyReview, EntryKind, Provision, ProvisionKind, Subject, SubjectReference
+from .models import EmergencyReview, EntryKind, Provision, ProvisionKind, Subject, SubjectReference, Withholding
 
 SUBJECT_SCHEMA = "subject"
 SUBJECT_EXISTS = "subject_exists"
@@ -344,3 +344,17 @@ def emergency_review_complete(*, user, review_id, upheld: bool, comment: str = "
         provision.ended_at, provision.ended_entry = entry.recorded_at, entry
         provision.save(update_fields=["ended_at", "ended_entry"])
     return review
+
+
+# --- Withholdings -----------------------------------------------------------------
+
+
+def withholding_record(*, caller: Caller, subject: Subject, agency_id, categories: list[str], source: str) -> None:
+    """In the caller's transaction: `agency_id` must never receive `categories`
+    about the subject from any read of data it did not supply (see
+    models.Withholding). Codes are checked by the caller's service."""
+    if categories:
+        Withholding.objects.create(
+            subject=subject, agency_id=agency_id, imposed_by=caller.agency, categories=sorted(set(categories)),
+            source=source, created_at=timezone.now(),
+        )

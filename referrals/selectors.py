@@ -47,33 +47,47 @@ def referral_list_for_agency(
     return referrals.filter(**{k: v for k, v in filters.items() if v is not None})
 
 
+# The free text of a referral outside its payload, one document per author.
+TEXT_SCHEMA = "free-text"
+
+
 @dataclass(frozen=True)
 class ReferralView:
     referral: Referral
     payload: Disclosed
     profile: Disclosed
-    reason: str | None
+    reason: str | None  # None when withheld
+    status_reason: str | None
+    withheld_categories: list[str]  # of the payload and the texts
 
 
 @transaction.atomic
 def referral_read(caller: Caller, referral_id) -> ReferralView:
-    """The referral as the caller may see it. For the recipient the payload
-    (originator: the sender) and the profile (originator: the subject's owner)
-    are disclosed together, as one read, minus the sender's withheld
-    categories; the reason is released with case_notes. The sender reading its
-    own referral discloses nothing."""
+    """The referral as the caller may see it: its payload (supplied by the
+    sender), the subject's profile (by the owner), its reason (by the sender)
+    and its status reason (by whoever last changed the status), disclosed
+    together as one read. Each party gets back what it wrote itself; the rest
+    passes the choke point, where what the sender withholds from the
+    recipient stays withheld."""
     referral = referral_for_party(referral_id, caller)
-    subject = referral.subject
-    to_recipient = caller.agency.pk == referral.recipient_id
-    payload, profile = disclose_together(
-        subject=subject, caller=caller, purpose=referral.purpose,
+    texts = {
+        "reason": Part({"reason": referral.reason}, TEXT_SCHEMA, referral.sender_id),
+        "status_reason": Part({"status_reason": referral.status_reason}, TEXT_SCHEMA, referral.status_reason_by_id),
+    }
+    texts = {name: part for name, part in texts.items() if part.document[name]}
+    payload, profile, *released = disclose_together(
+        subject=referral.subject, caller=caller, purpose=referral.purpose,
         parts=[
-            Part(referral.payload, referral.payload_schema, referral.sender_id, tuple(referral.withhold_categories)),
-            Part(subject.profile, subject.profile_schema, None, tuple(referral.withhold_categories) if to_recipient else ()),
+            Part(referral.payload, referral.payload_schema, referral.sender_id),
+            Part(referral.subject.profile, referral.subject.profile_schema),
+            *texts.values(),
         ],
     )
-    reason_released = "case_notes" in payload.released_categories or caller.agency.pk == referral.sender_id
-    return ReferralView(referral, payload, profile, referral.reason if reason_released else None)
+    text = {name: result.document.get(name) for name, result in zip(texts, released)}
+    withheld = {c for result in (payload, *released) for c in result.withheld_categories}
+    return ReferralView(
+        referral, payload, profile, text.get("reason", ""), text.get("status_reason", ""), sorted(withheld)
+    )
 
 
 @dataclass(frozen=True)
@@ -84,8 +98,7 @@ class UpdateView:
 
 def case_update_list(caller: Caller, referral_id) -> list[UpdateView]:
     """The referral's case updates, disclosed to the caller together as one
-    read (the author reading its own update, or the subject's owner, discloses
-    nothing)."""
+    read; each author gets its own updates back without a disclosure."""
     referral = referral_for_party(referral_id, caller)
     updates = list(referral.updates.order_by("created_at"))
     if not updates:

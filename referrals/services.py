@@ -12,6 +12,7 @@ from agencies.events import event_emit
 from agencies.models import Agency
 from consent_ledger.decisions import decide
 from consent_ledger.selectors import provisions_in_force, recipient_of, subject_get_for_caller
+from consent_ledger.services import withholding_record
 from hub.api.errors import Conflict, NotFoundError, PreconditionFailed, ValidationFailed
 from schemas.registry import get_registry
 from schemas.vocabularies import DATA_CATEGORIES, PURPOSES, REFERRAL_SERVICES, codes
@@ -71,6 +72,22 @@ def _uncovered(subject, recipient: Agency, purpose: str, withhold: set[str], par
     return errors
 
 
+def _check_covered(subject, recipient: Agency, purpose: str, withhold: set[str], schema: str, payload, reason) -> None:
+    """The owner's send-time check: refuse (422) data that no basis lets the
+    recipient receive, naming each member and its categories. Only the owner
+    is told: it records the bases, while an answer that depended on the
+    recipient's bases would tell any other sender which agencies hold them."""
+    parts = [("/payload", schema, payload), ("/subject/profile", subject.profile_schema, subject.profile)]
+    uncovered = _uncovered(subject, recipient, purpose, withhold, parts, reason)
+    if uncovered:
+        raise ValidationFailed(
+            "Some of this data has no basis for the recipient: record a consent or legal basis, "
+            "or list the categories in withhold_categories.",
+            code=UNCOVERED_CATEGORIES,
+            errors=uncovered,
+        )
+
+
 @transaction.atomic
 def referral_create(
     *,
@@ -84,10 +101,13 @@ def referral_create(
     reason: str = "",
     withhold_categories: list[str] | None = None,
 ) -> Referral:
-    """Send a referral. Refused (422) when the payload or the subject's profile
-    holds categories that no basis lets the recipient receive for `purpose`,
-    unless the sender lists them in `withhold_categories`: those are stored but
-    never disclosed to this recipient."""
+    """Send a referral. The subject's owner is refused (422) when the payload,
+    the reason or the subject's profile hold categories that no basis lets the
+    recipient receive for `purpose`, unless it lists them in
+    `withhold_categories`. Another sender is never told what the recipient may
+    receive (see _check_covered). Either way the recipient receives only what
+    the choke point releases when it reads, and never a withheld category, on
+    any read of this subject (consent_ledger.models.Withholding)."""
     subject = subject_get_for_caller(subject_id, caller)
     recipient = Agency.objects.filter(pk=to_agency_id, active=True).first()
     errors = []
@@ -105,18 +125,8 @@ def referral_create(
         errors = _schema_errors(payload_schema_name(service), payload, "/payload")
     if errors:
         raise ValidationFailed("The referral is not valid.", errors=errors)
-    parts = [
-        ("/payload", payload_schema_name(service), payload),
-        ("/subject/profile", subject.profile_schema, subject.profile),
-    ]
-    uncovered = _uncovered(subject, recipient, purpose, set(withhold), parts, reason)
-    if uncovered:
-        raise ValidationFailed(
-            "Some of this data has no basis for the recipient: record a consent or legal basis, "
-            "or list the categories in withhold_categories.",
-            code=UNCOVERED_CATEGORIES,
-            errors=uncovered,
-        )
+    if subject.owner_id == caller.agency.pk:
+        _check_covered(subject, recipient, purpose, set(withhold), payload_schema_name(service), payload, reason)
     now = timezone.now()
     referral = Referral.objects.create(
         sender=caller.agency, sender_actor=caller.actor_label, recipient=recipient, subject=subject,
@@ -125,6 +135,10 @@ def referral_create(
         withhold_categories=sorted(set(withhold)),
         acknowledge_by=now + timedelta(hours=settings.REFERRAL_ACK_HOURS[urgency]),
         created_at=now, updated_at=now,
+    )
+    withholding_record(
+        caller=caller, subject=subject, agency_id=recipient.pk, categories=referral.withhold_categories,
+        source=f"referral:{referral.id}",
     )
     _emit(referral, EVENT_REQUESTED)
     return referral
@@ -182,9 +196,10 @@ def referral_transition(
         referral=referral, from_status=referral.status, to_status=to, agency=caller.agency,
         actor=caller.actor_label, at=now, reason=reason, outcome=outcome,
     )
-    referral.status, referral.status_reason, referral.updated_at = to, reason, now
+    referral.status, referral.status_reason, referral.status_reason_by = to, reason, caller.agency
+    referral.updated_at = now
     referral.version += 1
-    fields = ["status", "status_reason", "updated_at", "version"]
+    fields = ["status", "status_reason", "status_reason_by", "updated_at", "version"]
     stamp = lifecycle.TIMESTAMP_FIELDS[to]
     if getattr(referral, stamp) is None:
         setattr(referral, stamp, now)

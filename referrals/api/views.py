@@ -39,7 +39,6 @@ class ReferralSummaryOutput(serializers.Serializer):
 
 class ReferralDetailOutput(ReferralSummaryOutput):
     outcome = serializers.JSONField(allow_null=True)
-    status_reason = serializers.CharField()
     received_at = serializers.DateTimeField(allow_null=True)
     accepted_at = serializers.DateTimeField(allow_null=True)
     started_at = serializers.DateTimeField(allow_null=True)
@@ -54,8 +53,9 @@ def _detail(view) -> dict:
     return {
         **ReferralDetailOutput(referral).data,
         "reason": view.reason,
+        "status_reason": view.status_reason,
         "payload": view.payload.document,
-        "withheld_categories": view.payload.withheld_categories,
+        "withheld_categories": view.withheld_categories,
         "subject": {
             "id": str(referral.subject_id),
             "profile": view.profile.document,

@@ -103,6 +103,7 @@ def test_only_the_permitted_categories_leave_and_the_rest_are_reported(universe,
         "documents": [
             {
                 "schema": get_registry().schema_id("subject"),
+                "supplied_by": str(universe.ops.id),
                 "sha256": hashlib.sha256(canonical_bytes(result.document)).hexdigest(),
             }
         ],
@@ -164,12 +165,44 @@ def test_the_originator_of_a_document_gets_it_back_without_a_disclosure(universe
     assert len(disclosures()) == 1
 
 
-def test_the_owner_reading_a_document_another_agency_supplied_records_nothing(universe, subject):
-    payload = {"person": {"given_name": "Anna"}, "languages": ["uk"]}
-    result = read(universe, subject, universe.ops, document=payload, originator_id=universe.ngo.id)
-    assert (result.document, result.entry) == (payload, None)
-    assert result.released_categories == ["demographics", "identity"]
-    assert disclosures() == []
+SUPPLIED = {"person": {"given_name": "Anna"}, "languages": ["uk"], "safe_contact": {"codeword": "bocian"}}
+
+
+def test_the_owner_reading_a_document_another_agency_supplied_is_decided_pruned_and_recorded(universe, owner, subject):
+    # The NGO received identity under her consent: the reply basis lets the
+    # owner receive identity from the NGO's document, nothing more.
+    consent = grant(owner, subject, terms_for(universe.ngo, ["identity", "health"]))
+    result = read(universe, subject, universe.ops, document=SUPPLIED, originator_id=universe.ngo.id)
+    assert result.document == {"person": {"given_name": "Anna"}}
+    assert (result.released_categories, result.withheld_categories) == (["identity"], ["demographics", "safe_contact"])
+    [entry] = disclosures()
+    assert (entry, entry.recorded_by, entry.body["recipient"]) == (result.entry, universe.ops, str(universe.ops.id))
+    assert entry.body["bases"] == [{"category": "identity", "basis": "consent", "entry": str(consent.granted_entry_id)}]
+    assert entry.body["documents"][0]["supplied_by"] == str(universe.ngo.id)
+
+
+def test_the_suppliers_withhold_holds_for_the_owner_whatever_the_reply_basis(universe, owner, subject):
+    grant(owner, subject, terms_for(universe.ngo, ["identity", "demographics", "safe_contact"]))
+    result = read(universe, subject, universe.ops, document=SUPPLIED, originator_id=universe.ngo.id,
+                  withhold=["safe_contact"])
+    assert set(result.document) == {"person", "languages"}
+    assert result.withheld_categories == ["safe_contact"]
+
+
+def test_a_provision_naming_the_owner_permits_and_a_refusal_naming_it_denies_the_reply(universe, owner, subject):
+    grant(owner, subject, terms_for(universe.ngo, ["identity", "demographics"]))
+    grant(owner, subject, terms_for(universe.ops, ["safe_contact"]))
+    refusal_record(caller=owner, subject_id=subject.id, terms=terms_for(universe.ops, ["demographics"]),
+                   form="verbal_witnessed", grantor="subject")
+    result = read(universe, subject, universe.ops, document=SUPPLIED, originator_id=universe.ngo.id)
+    assert set(result.document) == {"person", "safe_contact"}
+    assert result.withheld_categories == ["demographics"]
+
+
+def test_with_no_basis_on_either_side_the_owner_receives_nothing_of_a_supplied_document(universe, subject):
+    result = read(universe, subject, universe.ops, document=SUPPLIED, originator_id=universe.ngo.id)
+    assert result.document == {}
+    assert len(disclosures()) == 1
 
 
 def test_categories_the_originator_withholds_stay_withheld_whatever_the_ledger_allows(universe, owner, subject):

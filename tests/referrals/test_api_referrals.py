@@ -527,12 +527,15 @@ def test_case_updates_from_both_sides_are_disclosed_through_the_choke_point(ops,
              len(e.body["documents"])) for e in shelter_entries] == [
         (EntryKind.DISCLOSURE, shelter.agency.id, str(shelter.agency.id), ["case_notes"], ["location"], 2),
     ]
-    # The OPS, whose case it is, sees everything and discloses nothing.
+    # The OPS, whose case it is, gets its own updates back and the shelter's
+    # note on the reply basis (her consent to the shelter covers case_notes):
+    # that read is in the accounting too.
     assert [u["payload"] for u in seen_by_ops] == [payload for _, _, payload in written]
-    assert LedgerEntry.objects.count() == ledger + 1
+    assert LedgerEntry.objects.count() == ledger + 2
     accounting = ops.get(f"/api/v1/subjects/{subject_id}/disclosures/").json()["results"]
-    assert [(row["categories"], row["withheld_categories"]) for row in accounting] == [
-        (["case_notes"], ["location"]),
+    assert [(row["recipient"], row["categories"], row["withheld_categories"]) for row in accounting] == [
+        (str(ops.agency.id), ["case_notes"], []),
+        (str(shelter.agency.id), ["case_notes"], ["location"]),
     ]
     events = OutboxEvent.objects.filter(type="referral.update_added").order_by("seq")
     assert [e.data["kind"] for e in events] == ["note", "appointment", "note"]

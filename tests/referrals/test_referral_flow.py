@@ -100,11 +100,14 @@ def test_the_closed_loop(ops, shelter, subject_id):
     assert all(seen[f] for f in ("received_at", "accepted_at", "started_at", "completed_at"))
     updates = ops.get(f"/api/v1/referrals/{referral_id}/updates/").json()["results"]
     assert updates[0]["payload"] == {"text": "Settled in."}
+    # Newest first: the OPS reading the shelter's note (on the reply basis:
+    # the shelter's consent covers case_notes), and the shelter's one read of
+    # payload, profile and reason together.
     accounting = ops.get(f"/api/v1/subjects/{subject_id}/disclosures/").json()["results"]
-    assert {row["recipient"] for row in accounting} == {str(shelter.agency.id)}
-    assert len(accounting) == 1  # the shelter's one read: payload and profile together
-    assert accounting[0]["categories"] == ["case_notes", "identity", "risk", "safe_contact"]
-    assert accounting[0]["withheld_categories"] == ["contact", "demographics", "health"]
+    assert [row["recipient"] for row in accounting] == [str(ops.agency.id), str(shelter.agency.id)]
+    assert (accounting[0]["categories"], accounting[0]["withheld_categories"]) == (["case_notes"], [])
+    assert accounting[1]["categories"] == ["case_notes", "identity", "risk", "safe_contact"]
+    assert accounting[1]["withheld_categories"] == ["contact", "demographics", "health"]
     types = list(OutboxEvent.objects.order_by("seq").values_list("type", flat=True))
     assert types == ["referral.requested", "referral.received", "referral.accepted", "referral.in_progress",
                      "referral.update_added", "referral.completed"]
