@@ -27,6 +27,7 @@ from ..selectors import (
     recipient_of,
     subject_get_for_caller,
     subject_get_owned,
+    withheld_from,
 )
 from ..models import Checkpoint, RevocationNotice
 from ..notices import notice_acknowledge
@@ -259,11 +260,15 @@ class DisclosureDecisionApi(APIView):
             provisions_in_force(subject.id, now), recipient_of(recipient), data["categories"],
             require_purpose(data["purpose"]), now,
         )
+        # What another agency withheld from the recipient would be withheld on a read too.
+        withheld = withheld_from(subject.id, recipient.id)
+        permitted = [c for c in decision.permitted if c not in withheld]
         bases = [
             {"category": c, "basis": d.basis, "entry": d.entry_id}
-            for c, d in sorted(decision.by_category.items()) if d.permitted
+            for c, d in sorted(decision.by_category.items()) if c in permitted
         ]
-        return Response({"permitted": decision.permitted, "denied": decision.denied, "bases": bases})
+        denied = sorted(set(decision.by_category) - set(permitted))
+        return Response({"permitted": permitted, "denied": denied, "bases": bases})
 
 
 class DisclosureAccountingOutput(serializers.Serializer):

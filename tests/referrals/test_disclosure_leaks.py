@@ -95,6 +95,16 @@ def test_a_referrals_withholding_holds_on_the_recipients_own_reads_of_the_subjec
     assert "safe_contact" in seen["withheld_categories"]
 
 
+def test_the_dry_run_denies_what_a_referral_withholds_from_the_recipient(ops, police, withheld_from_police):
+    anna, _ = withheld_from_police
+    decided = ops.post("/api/v1/disclosure-decisions/", {
+        "subject": anna, "recipient": str(police.agency.id), "categories": ["identity", "safe_contact"],
+        "purpose": "case_coordination",
+    }).json()
+    assert (decided["permitted"], decided["denied"]) == (["identity"], ["safe_contact"])
+    assert [b["category"] for b in decided["bases"]] == ["identity"]
+
+
 def test_another_agency_with_the_same_basis_is_not_affected_by_the_withholding(ops, shelter, withheld_from_police):
     anna, _ = withheld_from_police
     consent(ops, anna, {"agencies": [str(shelter.agency.id)]}, ["safe_contact"])
