@@ -2,6 +2,7 @@
 the hub. Decide per category, prune, record, return."""
 
 import hashlib
+from functools import cached_property
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -79,12 +80,11 @@ def disclose_together(*, subject: Subject, caller: Caller, purpose: str, parts: 
     require_purpose(purpose)
     context = _Context(subject, caller, purpose)
     results = [context.own(part) for part in parts]
-    decided = [(index, context.decide(part)) for index, part in enumerate(parts) if results[index] is None]
+    decided = {index: context.decide(part) for index, part in enumerate(parts) if results[index] is None}
     if decided:
-        entry = ledger_append(
-            kind=EntryKind.DISCLOSURE, subject=subject, caller=caller, body=_disclosure_body(caller, purpose, decided),
-        )
-        for index, release in decided:
+        body = _disclosure_body(caller, purpose, list(decided.values()))
+        entry = ledger_append(kind=EntryKind.DISCLOSURE, subject=subject, caller=caller, body=body)
+        for index, release in decided.items():
             results[index] = Disclosed(release.document, release.withheld, release.released, entry)
     return results
 
@@ -108,8 +108,19 @@ class _Context:
         self.subject, self.caller, self.purpose = subject, caller, purpose
         self.registry = get_registry()
         self.now = timezone.now()
-        self._loaded = False
         self._suppliers = {}
+
+    @cached_property
+    def provisions(self):
+        return provisions_in_force(self.subject.id, self.now)
+
+    @cached_property
+    def recipient(self):
+        return recipient_of(self.caller.agency, self.provisions)
+
+    @cached_property
+    def withheld_from_caller(self) -> set[str]:
+        return withheld_from(self.subject.id, self.caller.agency.id)
 
     def own(self, part: Part) -> Disclosed | None:
         """The part unchanged when the caller supplied it itself."""
@@ -118,7 +129,6 @@ class _Context:
         return Disclosed(part.document, [], sorted(self.registry.categories_present(part.schema, part.document)), None)
 
     def decide(self, part: Part) -> _Release:
-        self._load()
         present = self.registry.categories_present(part.schema, part.document)
         if self.caller.agency.id == self.subject.owner_id:
             supplier = self._supplier(part.originator_id)
@@ -130,22 +140,13 @@ class _Context:
         supplier_id = part.originator_id or self.subject.owner_id
         return _Release(part, supplier_id, pruned, sorted(present - set(withheld)), sorted(withheld), decision)
 
-    def _load(self) -> None:
-        if self._loaded:
-            return
-        self.provisions = provisions_in_force(self.subject.id, self.now)
-        self.recipient = recipient_of(self.caller.agency, self.provisions)
-        self.withheld_from_caller = withheld_from(self.subject.id, self.caller.agency.id)
-        self._loaded = True
-
     def _supplier(self, agency_id):
         if agency_id not in self._suppliers:
             self._suppliers[agency_id] = recipient_of(Agency.objects.get(pk=agency_id), self.provisions)
         return self._suppliers[agency_id]
 
 
-def _disclosure_body(caller: Caller, purpose: str, decided: list[tuple[int, _Release]]) -> dict:
-    releases = [release for _, release in decided]
+def _disclosure_body(caller: Caller, purpose: str, releases: list[_Release]) -> dict:
     bases = {
         (c, d.basis, d.entry_id)
         for release in releases
