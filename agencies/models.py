@@ -81,18 +81,21 @@ class Team(models.Model):
     """An interdisciplinary team (zespół interdyscyplinarny, ZI) of a gmina, or a
     diagnostic-and-support group (grupa diagnostyczno-pomocowa, GDP) formed by a
     ZI for one case (art. 9a-9b of the Act on Counteracting Domestic Violence).
-    A consent or legal basis may name a team as recipient: it then reaches every
-    member agency."""
+    A consent or legal basis may name a team as recipient: it then reaches the
+    members with access (agencies/selectors.py `team_access_ids`), never the
+    rows of TeamMembership as such."""
 
     ZI = "zi"
     GDP = "gdp"
+    KINDS = (ZI, GDP)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # An organisational name ("ZI Wrocław", "GDP 12/2026"): never a person's name,
+    # since every member and the event feed see it.
     name = models.CharField(max_length=255)
     kind = models.CharField(max_length=8, choices=[(ZI, "Zespół interdyscyplinarny"), (GDP, "Grupa diagnostyczno-pomocowa")])
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="groups")
     teryt = models.CharField(max_length=7, blank=True)
-    agencies = models.ManyToManyField(Agency, through="TeamMembership", related_name="teams")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -101,6 +104,10 @@ class Team(models.Model):
                 condition=models.Q(kind="zi", parent__isnull=True) | models.Q(kind="gdp", parent__isnull=False),
                 name="team_gdp_has_parent_zi",
             ),
+            # Art. 9a of the Act: a gmina appoints one interdisciplinary team.
+            models.UniqueConstraint(
+                fields=["teryt"], condition=models.Q(kind="zi") & ~models.Q(teryt=""), name="team_one_zi_per_gmina"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -108,12 +115,65 @@ class Team(models.Model):
 
 
 class TeamMembership(models.Model):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE)
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT)
+    """An agency in a team. It has access to the team's data only while the row
+    is active (`removed_at` null) and its signed confidentiality declaration
+    (art. 9c of the Act) has been received. A removed member's row stays for
+    history; adding the agency again creates a new row."""
+
+    CHAIR = "chair"
+    MEMBER = "member"
+    ROLES = (CHAIR, MEMBER)
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="team_memberships")
+    role = models.CharField(max_length=8, choices=[(CHAIR, "Przewodniczący"), (MEMBER, "Członek")], default=MEMBER)
+    confidentiality_declaration_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["team", "agency"], name="team_membership_unique")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=("chair", "member")), name="team_membership_role_known"),
+            models.UniqueConstraint(
+                fields=["team", "agency"], condition=models.Q(removed_at__isnull=True), name="team_membership_one_active"
+            ),
+            # One chair (przewodniczący) at a time: handing over demotes the old one.
+            models.UniqueConstraint(
+                fields=["team"], condition=models.Q(role="chair", removed_at__isnull=True), name="team_one_active_chair"
+            ),
+        ]
+
+
+class TeamMembershipChange(models.Model):
+    """History of a team's membership: one row per change, written in the
+    transaction of the change. Ids and codes only; the actor as a label."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    DECLARATION_RECORDED = "declaration_recorded"
+    ROLE_CHANGED = "role_changed"
+    CHANGES = (ADDED, REMOVED, DECLARATION_RECORDED, ROLE_CHANGED)
+
+    # An increasing id orders the changes of one transaction, which share `at`.
+    id = models.BigAutoField(primary_key=True)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="membership_changes")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    change = models.CharField(max_length=24, choices=[(c, c) for c in CHANGES])
+    role = models.CharField(max_length=8, help_text="the member's role after the change")
+    confidentiality_declaration_at = models.DateTimeField(null=True, blank=True)
+    actor = models.CharField(max_length=255, help_text="Caller.actor_label: a client or user id, never a name")
+    acting_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(change__in=("added", "removed", "declaration_recorded", "role_changed")),
+                name="team_membership_change_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "at"], name="team_membership_change_team")]
 
 
 class OutboxEvent(models.Model):

@@ -5,7 +5,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agencies.callers import Caller
-from agencies.models import Agency, TeamMembership
+from agencies.models import Agency
+from agencies.selectors import team_access_ids
 from hub.api.errors import NotFoundError
 
 from .decisions import Recipient, has_any_basis
@@ -14,11 +15,14 @@ from .models import EntryKind, LedgerEntry, Provision, Subject, Withholding
 
 def recipient_of(agency: Agency, provisions=None) -> Recipient:
     """The agency as the decision engine sees it. Given the `provisions` to
-    decide on, its teams are looked up only if one of them names a team."""
+    decide on, its teams are looked up only if one of them names a team.
+
+    A provision naming a team reaches only the members with access: not
+    removed, and with their art. 9c confidentiality declaration received. Read
+    on every decision, so a removed member loses access on its next request."""
     if provisions is not None and not any(p.recipient_teams for p in provisions):
         return Recipient(agency_id=str(agency.id), kind=agency.kind)
-    teams = TeamMembership.objects.filter(agency=agency).values_list("team_id", flat=True)
-    return Recipient(agency_id=str(agency.id), kind=agency.kind, team_ids=frozenset(str(t) for t in teams))
+    return Recipient(agency_id=str(agency.id), kind=agency.kind, team_ids=team_access_ids(agency.id))
 
 
 def provisions_in_force(subject_id, at=None) -> list[Provision]:

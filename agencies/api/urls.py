@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import event_views
+from . import event_views, team_views
 from .views import AgencyListApi, AgencyMeApi
 
 urlpatterns = [
@@ -23,4 +23,15 @@ urlpatterns += [
         name="webhook-delivery-list",
     ),
     path("deliveries/<uuid:delivery_id>/replay", event_views.DeliveryReplayApi.as_view(), name="delivery-replay"),
+]
+
+urlpatterns += [
+    path("teams/", team_views.TeamListCreateApi.as_view(), name="team-list"),
+    path("teams/<uuid:team_id>", team_views.TeamDetailApi.as_view(), name="team-detail"),
+    path("teams/<uuid:team_id>/members/", team_views.TeamMemberCreateApi.as_view(), name="team-member-list"),
+    path(
+        "teams/<uuid:team_id>/members/<uuid:agency_id>",
+        team_views.TeamMemberDeleteApi.as_view(),
+        name="team-member-detail",
+    ),
 ]

@@ -1,7 +1,8 @@
 """Builders for the consent-ledger tests. State is made through the services
-(agency_create, client_create, subject_create); teams have no service yet, so
-they are made with the ORM. Time is controlled by `Clock`, which replaces
-django.utils.timezone.now (every consent_ledger module looks `now` up there)."""
+(agency_create, client_create, subject_create); teams are made with the ORM,
+since these teams have no OPS chair (agencies/teams.py needs one). Time is
+controlled by `Clock`, which replaces django.utils.timezone.now (every
+consent_ledger module looks `now` up there)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from consent_ledger.services import subject_create
 T0 = datetime(2030, 3, 1, 9, 0, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
 EVIDENCE = "ab" * 32  # a well-formed sha256 of a signed consent form
+DECLARED = T0 - timedelta(days=30)  # when team members' confidentiality declarations were received
 
 
 class Clock:
@@ -41,9 +43,11 @@ def caller_for(agency: Agency) -> Caller:
 
 
 def team_create(name: str, members: list[Agency], *, kind: str = Team.ZI, parent: Team | None = None) -> Team:
+    """Members with access: each with its art. 9c declaration received (a
+    member without one is not reached by a provision naming the team)."""
     team = Team.objects.create(name=name, kind=kind, parent=parent)
     for agency in members:
-        TeamMembership.objects.create(team=team, agency=agency)
+        TeamMembership.objects.create(team=team, agency=agency, confidentiality_declaration_at=DECLARED)
     return team
 
 
