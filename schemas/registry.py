@@ -45,6 +45,11 @@ DEFAULT_MAX_BYTES = 1_000_000  # of the compact UTF-8 JSON encoding
 TOO_DEEP = "too_deep"
 TOO_LARGE = "too_large"
 NOT_JSON = "not_json"
+# Text PostgreSQL cannot store (NUL) or UTF-8 cannot encode (a lone surrogate,
+# which the size check below would crash on); defence in depth behind the API's
+# JSON parser (PITFALLS, "Databases").
+UNSUPPORTED_CHARACTER = "unsupported_character"
+_UNSUPPORTED_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 
 
 class SchemaRegistryError(Exception):
@@ -75,7 +80,8 @@ class ValidationProblem:
     """One reason an instance is invalid. `pointer` is an RFC 6901 pointer into
     the instance ("" is the whole document); `detail` is an English sentence
     fragment that never repeats the submitted value; `code` is the JSON Schema
-    keyword that failed, or one of TOO_DEEP, TOO_LARGE, NOT_JSON."""
+    keyword that failed, or one of TOO_DEEP, TOO_LARGE, NOT_JSON,
+    UNSUPPORTED_CHARACTER."""
 
     pointer: str
     detail: str
@@ -197,19 +203,24 @@ class SchemaRegistry:
 
     def _limit_problem(self, instance: object) -> ValidationProblem | None:
         """Refuse pathological documents before jsonschema walks them: the walk
-        is iterative, so depth cannot exhaust the stack."""
-        stack = [(instance, 0)]
+        is iterative, so depth cannot exhaust the stack. A path is a linked
+        (parent, key) pair, spelled out only for a problem."""
+        stack = [(instance, 0, None)]
         while stack:
-            value, depth = stack.pop()
+            value, depth, link = stack.pop()
             if isinstance(value, (dict, list)):
                 if depth + 1 > self.max_depth:
                     return ValidationProblem("", f"is nested more than {self.max_depth} levels deep", TOO_DEEP)
                 if isinstance(value, dict):
                     if not all(isinstance(key, str) for key in value):
                         return ValidationProblem("", "has an object member name that is not a string", NOT_JSON)
-                    stack.extend((child, depth + 1) for child in value.values())
+                    if any(_UNSUPPORTED_CHARACTER.search(key) for key in value):
+                        return _unsupported_character(link, "has a member name that contains")
+                    stack.extend((child, depth + 1, (link, key)) for key, child in value.items())
                 else:
-                    stack.extend((child, depth + 1) for child in value)
+                    stack.extend((child, depth + 1, (link, index)) for index, child in enumerate(value))
+            elif isinstance(value, str) and _UNSUPPORTED_CHARACTER.search(value):
+                return _unsupported_character(link, "contains")
             elif isinstance(value, float) and not math.isfinite(value):
                 return ValidationProblem("", "contains a number that JSON cannot represent", NOT_JSON)
             elif not (value is None or isinstance(value, (str, int, float))):
@@ -227,6 +238,17 @@ class SchemaRegistry:
 
     def categories_present(self, name_or_id: str, document: object) -> set[str]:
         return self._entry(name_or_id).categories.present(document)
+
+
+def _unsupported_character(link, verb: str) -> ValidationProblem:
+    # The pointer of the string (of its object, for a member name: a pointer
+    # naming it would quote it); the detail never quotes it.
+    path = []
+    while link is not None:
+        link, key = link
+        path.append(key)
+    detail = f"{verb} a NUL character or a lone surrogate, which cannot be stored"
+    return ValidationProblem(json_pointer(reversed(path)), detail, UNSUPPORTED_CHARACTER)
 
 
 # -- loading -------------------------------------------------------------------

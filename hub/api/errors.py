@@ -9,10 +9,14 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+
+from .logs import redacted_traceback
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ _DRF_CODES = {
 
 _TITLES = {
     VALIDATION_ERROR: _("The request is not valid."),
-    MALFORMED_REQUEST: _("The request body could not be parsed."),
+    MALFORMED_REQUEST: _("The request could not be parsed."),
     NOT_AUTHENTICATED: _("Authentication is required."),
     AUTHENTICATION_FAILED: _("The credentials are not valid."),
     PERMISSION_DENIED: _("Not allowed."),
@@ -168,6 +172,7 @@ def problem_response(body: dict, headers: dict | None = None) -> Response:
 def problem_exception_handler(exc, context):
     """DRF EXCEPTION_HANDLER: every error leaves as application/problem+json."""
     request = context.get("request")
+    _render_as_json(request)
     if isinstance(exc, ApplicationError):
         body = problem(
             exc.status, exc.code, exc.detail, title=exc.title, errors=exc.errors, request=request, **exc.extra
@@ -177,12 +182,35 @@ def problem_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, SuspiciousOperation):
+        return problem_response(malformed_request_problem(exc, request))
     if not isinstance(exc, exceptions.APIException):
-        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+        # No exc_info: a traceback's messages may quote request data (logs.py).
+        logger.error(
+            "Unhandled %s in %s\n%s",
+            type(exc).__name__, context.get("view").__class__.__name__, redacted_traceback(exc),
+        )
         return problem_response(
             problem(500, SERVER_ERROR, _("The error has been logged."), request=request)
         )
     return problem_response(*_drf_problem(exc, request))
+
+
+def malformed_request_problem(exc: SuspiciousOperation, request) -> dict:
+    """A SuspiciousOperation is the client's fault: 400, not a 500 with a
+    traceback per request (PITFALLS: DOT raises one inside authentication for a
+    query string such as `?x=%ZZ`). Logged by type only: Django's messages may
+    quote a header or the query."""
+    logger.warning("Refused a malformed request (%s)", type(exc).__name__)
+    return problem(400, MALFORMED_REQUEST, _("The request is malformed."), request=request)
+
+
+def _render_as_json(request) -> None:
+    # A problem is JSON (RFC 9457 §3) whatever the view renders otherwise (the
+    # OpenAPI view renders YAML), and also when content negotiation failed.
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = PROBLEM_CONTENT_TYPE
 
 
 def _drf_problem(exc: exceptions.APIException, request) -> tuple[dict, dict]:
@@ -209,25 +237,38 @@ def _drf_problem(exc: exceptions.APIException, request) -> tuple[dict, dict]:
     return problem(exc.status_code, code, detail, request=request, **extra), headers
 
 
-def _is_api_request(request) -> bool:
+def is_api_request(request) -> bool:
     return request.path.startswith(("/api/", "/o/"))
+
+
+def problem_json_response(body: dict, headers: dict | None = None) -> JsonResponse:
+    """A problem answered outside DRF (middleware, Django's error handlers)."""
+    return JsonResponse(body, status=body["status"], headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def page_not_found(request, exception=None):
     """handler404: problem+json under /api/, Django's page elsewhere."""
-    if _is_api_request(request):
-        body = problem(404, NOT_FOUND, _("No resource at this URL."), request=request)
-        return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
+    if is_api_request(request):
+        return problem_json_response(problem(404, NOT_FOUND, _("No resource at this URL."), request=request))
     from django.views.defaults import page_not_found as default
+
+    return default(request, exception)
+
+
+def bad_request(request, exception=None):
+    """handler400 (a SuspiciousOperation that reached Django): problem+json
+    under /api/, Django's page elsewhere."""
+    if is_api_request(request):
+        return problem_json_response(problem(400, MALFORMED_REQUEST, _("The request is malformed."), request=request))
+    from django.views.defaults import bad_request as default
 
     return default(request, exception)
 
 
 def server_error(request):
     """handler500: problem+json under /api/, Django's page elsewhere."""
-    if _is_api_request(request):
-        body = problem(500, SERVER_ERROR, _("The error has been logged."), request=request)
-        return JsonResponse(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
+    if is_api_request(request):
+        return problem_json_response(problem(500, SERVER_ERROR, _("The error has been logged."), request=request))
     from django.views.defaults import server_error as default
 
     return default(request)

@@ -16,6 +16,13 @@ class HasScopes(TokenHasScope):
         return list(scopes) if scopes else None
 
     def has_permission(self, request, view):
+        if not _implements(view, request.method):
+            return True  # the view answers 405 (RFC 9110 §15.5.6) and does nothing
         if self.get_scopes(request, view) is None:
             return False
         return super().has_permission(request, view)
+
+
+def _implements(view, method: str) -> bool:
+    name = method.lower()
+    return name in view.http_method_names and hasattr(view, name)

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "hub.api.request_id.RequestIdMiddleware",
     "hub.api.limits.BodySizeLimitMiddleware",
+    "hub.api.wellformed.WellFormedRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -195,6 +196,15 @@ SPECTACULAR_SETTINGS = {
     "OAUTH2_REFRESH_URL": "/o/token/",
     "OAUTH2_SCOPES": {term.code: term.label_en for term in terms(SCOPES)},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name with another app's get their own
+    # component names (else drf-spectacular warns and names them by hash).
+    "ENUM_NAME_OVERRIDES": {
+        "PlanStageEnum": "referrals.plans.lifecycle.STAGES",
+        "PlanOpenStageEnum": "referrals.plans.lifecycle.OPEN_STAGES",
+        "PlanActionStatusEnum": "referrals.plans.lifecycle.ACTION_STATUSES",
+        "PlanActionTargetStatusEnum": "referrals.plans.lifecycle.ACTION_TARGET_STATUSES",
+        "PlanReviewKindEnum": "referrals.plans.lifecycle.REVIEW_KINDS",
+    },
 }
 
 # --- API conventions (hub/api) ----------------------------------------------
@@ -220,6 +230,22 @@ REFERRAL_ACK_HOURS = {
     "urgent": env.float("REFERRAL_ACK_HOURS_URGENT", default=24),
     "routine": env.float("REFERRAL_ACK_HOURS_ROUTINE", default=72),
 }
+# Shared plans: plan.action_due is sent once per open action this many days
+# before its due date (referrals.plans.services.plan_actions_due_notify).
+PLAN_ACTION_DUE_DAYS = env.int("PLAN_ACTION_DUE_DAYS", default=3)
+
+# --- Blue Card procedure ---------------------------------------------------------
+# Statutory deadlines of the procedure, in Polish working days (referrals/working_days.py;
+# art. 9d of the Act on Counteracting Domestic Violence and the Blue Card regulation):
+# the NK-A reaches the ZI's chair, the chair passes it to the GDP, the GDP first meets.
+# The day the deadline runs from does not count (KPA art. 57 § 1).
+BLUE_CARD_DEADLINE_WORKING_DAYS = {
+    "nka_to_chair": env.int("BLUE_CARD_NKA_TO_CHAIR_WORKING_DAYS", default=5),
+    "gdp_formed": env.int("BLUE_CARD_GDP_FORMED_WORKING_DAYS", default=3),
+    "gdp_meeting": env.int("BLUE_CARD_GDP_MEETING_WORKING_DAYS", default=5),
+}
+# A ZI meets at least this often (calendar months); the per-team overview shows when next.
+BLUE_CARD_ZI_MEETING_MONTHS = env.int("BLUE_CARD_ZI_MEETING_MONTHS", default=3)
 
 # --- Events and webhooks ------------------------------------------------------------
 EVENT_TYPES = codes(EVENT_TYPE_VOCABULARY)
@@ -267,6 +293,8 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-sequence": {"task": "consent_ledger.tasks.ledger_sequence_task", "schedule": 10.0},
     "outbox-sweep": {"task": "agencies.tasks.outbox_sweep_task", "schedule": 5.0},
     "referral-deadlines": {"task": "referrals.tasks.referral_deadlines_task", "schedule": 60.0},
+    "blue-card-deadlines": {"task": "referrals.tasks.blue_card_deadlines_task", "schedule": 900.0},
+    "plan-actions-due": {"task": "referrals.tasks.plan_actions_due_task", "schedule": 3600.0},
     "consent-expiry-warnings": {"task": "consent_ledger.tasks.consent_expiry_warnings_task", "schedule": 3600.0},
     "revocation-notice-escalation": {"task": "consent_ledger.tasks.notice_escalation_task", "schedule": 600.0},
     "oauth-clear-expired": {"task": "agencies.tasks.oauth_clear_expired_task", "schedule": 3600.0},
@@ -275,15 +303,47 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Logging ----------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/topics/logging/#configuring-logging
+# No log line carries request data (hub/api/logs.py): the filter runs on the
+# loggers that quote requests, so every handler (ours, Django's default ones,
+# a test's) gets the rewritten record, and on our handler for any exception.
+_REQUEST_LOGGERS = [
+    "django.request",
+    "django.server",
+    # response_for_exception logs each SuspiciousOperation on its own logger.
+    *(
+        f"django.security.{name}"
+        for name in (
+            "csrf", "SuspiciousOperation", "DisallowedHost", "DisallowedRedirect", "RequestDataTooBig",
+            "TooManyFieldsSent", "TooManyFilesSent", "SuspiciousFileOperation", "SuspiciousMultipartForm",
+            "SuspiciousSession", "InvalidSessionKey", "DisallowedModelAdminLookup", "DisallowedModelAdminToField",
+        )
+    ),
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "hub.api.request_id.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "hub.api.request_id.RequestIdLogFilter"},
+        "no_request_data": {"()": "hub.api.logs.RequestDataFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id", "no_request_data"],
+        },
+    },
+    "loggers": {
+        **{name: {"filters": ["no_request_data"]} for name in _REQUEST_LOGGERS},
+        # At DEBUG these log SQL parameters (person data), issued access tokens,
+        # authorization codes and client ids: never, whatever LOG_LEVEL says.
+        "django.db.backends": {"level": "INFO"},
+        "oauthlib": {"level": "INFO"},
+        "oauth2_provider": {"level": "INFO"},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
