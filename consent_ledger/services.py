@@ -358,3 +358,68 @@ def withholding_record(*, caller: Caller, subject: Subject, agency_id, categorie
             subject=subject, agency_id=agency_id, imposed_by=caller.agency, categories=sorted(set(categories)),
             source=source, created_at=timezone.now(),
         )
+
+
+# --- Bases a statute grants to a procedure ------------------------------------------
+#
+# A Blue Card procedure (art. 9c-9d of the Act on Counteracting Domestic
+# Violence) is opened by whoever fills in the NK-A (a police officer, a
+# teacher, a nurse), who seldom owns the person's record in the hub. The basis
+# for the ZI and the GDP to process the data then comes from the statute, not
+# from the owner: the procedure records it, with the agency acting in it as
+# the recorder, where legal_basis_assert would refuse anyone but the owner.
+# Only the procedure's service (referrals/blue_card/services.py) calls these,
+# after checking who may act in the procedure; the recorder must at least be
+# able to see the subject (its owner, or an agency with a basis for it).
+
+from .decisions import has_any_basis  # noqa: E402
+from .selectors import provisions_in_force, recipient_of  # noqa: E402
+
+PROCEDURE_BASES = ("blue_card_procedure",)
+
+
+@transaction.atomic
+def statutory_basis_assert_for_procedure(
+    *, caller: Caller, subject_id, basis: str, team_ids: list[str], categories: list[str], purposes: list[str],
+    reference: str,
+) -> Provision:
+    """Record a basis that a statute grants to the teams of a procedure
+    (recipients: those teams only). 404 unless the caller may see the subject."""
+    if basis not in PROCEDURE_BASES or not team_ids or not reference.strip():
+        raise ValueError("a procedure's basis names its code, its teams and the procedure record")
+    subject = Subject.objects.select_for_update().filter(pk=subject_id).first()
+    now = timezone.now()
+    if subject is None or (
+        subject.owner_id != caller.agency.id
+        and not has_any_basis(provisions_in_force(subject.id, now), recipient_of(caller.agency), now)
+    ):
+        raise NotFoundError("No such subject.")
+    terms = _validated(Terms(categories=list(categories), purposes=list(purposes), teams=list(team_ids)), now)
+    body = {**_terms_body(terms), "basis": basis}
+    entry = ledger_append(
+        kind=EntryKind.LEGAL_BASIS_ASSERTED, subject=subject, caller=caller, body=body, note=reference
+    )
+    return _provision(subject, caller, ProvisionKind.LEGAL_BASIS, terms, entry, basis=basis, reference=reference)
+
+
+@transaction.atomic
+def statutory_basis_end_for_procedure(*, caller: Caller, legal_basis_id, reason: str = "") -> Provision | None:
+    """End a basis the procedure asserted, when the procedure ends. Returns
+    None when it had already ended (the subject's owner may end it first)."""
+    provision = (
+        Provision.objects.select_for_update()
+        .filter(pk=legal_basis_id, kind=ProvisionKind.LEGAL_BASIS, basis__in=PROCEDURE_BASES)
+        .select_related("subject")
+        .first()
+    )
+    if provision is None:
+        raise NotFoundError("No such legal basis.")
+    if provision.ended_at is not None:
+        return None
+    entry = ledger_append(
+        kind=EntryKind.LEGAL_BASIS_ENDED, subject=provision.subject, caller=caller,
+        body={"provision_entry": str(provision.granted_entry_id)}, note=reason,
+    )
+    provision.ended_at, provision.ended_entry = entry.recorded_at, entry
+    provision.save(update_fields=["ended_at", "ended_entry"])
+    return provision

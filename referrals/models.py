@@ -91,3 +91,21 @@ class CaseUpdate(models.Model):
     payload = models.JSONField(encoder=DjangoJSONEncoder)
     payload_schema = models.CharField(max_length=255)
     created_at = models.DateTimeField()
+
+
+# --- Shared support plans (issue 8, item 4) -------------------------------------------
+# Defined in referrals/plans/models.py; imported here so that they are models
+# of this app.
+from .plans.models import Action, ActionTransition, Goal, Plan, PlanStageChange, Review  # noqa: E402,F401
+
+# --- The Blue Card procedure (issue 8, items 2-3) ---------------------------------------
+# Defined in referrals/blue_card/models.py; imported here so that they are models
+# of this app.
+from .blue_card.models import (  # noqa: E402,F401
+    BlueCardBasis,
+    BlueCardDeadline,
+    BlueCardPerpetratorRecord,
+    BlueCardProcedure,
+    BlueCardStep,
+    ZiMeeting,
+)

@@ -1,8 +1,20 @@
 from celery import shared_task
 
+from .blue_card.services import blue_card_deadlines_escalate
+from .plans.services import plan_actions_due_notify
 from .services import referral_deadlines_escalate
 
 
 @shared_task(ignore_result=True)
 def referral_deadlines_task() -> None:
     referral_deadlines_escalate()
+
+
+@shared_task(ignore_result=True)
+def plan_actions_due_task() -> None:
+    plan_actions_due_notify()
+
+
+@shared_task(ignore_result=True)
+def blue_card_deadlines_task() -> None:
+    blue_card_deadlines_escalate()

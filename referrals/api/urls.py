@@ -1,12 +1,27 @@
 from django.urls import path, re_path
 
-from . import views
+from . import blue_card_views, plan_views, views
 
 urlpatterns = [
     path("referrals/", views.ReferralListCreateApi.as_view(), name="referral-list"),
     path("referrals/<uuid:referral_id>", views.ReferralDetailApi.as_view(), name="referral-detail"),
     path("referrals/<uuid:referral_id>/transition", views.ReferralTransitionApi.as_view(), name="referral-transition"),
     path("referrals/<uuid:referral_id>/updates/", views.CaseUpdateListCreateApi.as_view(), name="referral-updates"),
+    # Shared support plans (issue 8, item 4).
+    path("plans/", plan_views.PlanListCreateApi.as_view(), name="plan-list"),
+    path("plans/<uuid:plan_id>", plan_views.PlanDetailApi.as_view(), name="plan-detail"),
+    path("plans/<uuid:plan_id>/stage", plan_views.PlanStageApi.as_view(), name="plan-stage"),
+    path("plans/<uuid:plan_id>/goals/", plan_views.PlanGoalCreateApi.as_view(), name="plan-goals"),
+    path("plans/<uuid:plan_id>/actions/", plan_views.PlanActionCreateApi.as_view(), name="plan-actions"),
+    path("plans/<uuid:plan_id>/reviews/", plan_views.PlanReviewCreateApi.as_view(), name="plan-reviews"),
+    path("actions/<uuid:action_id>/transition", plan_views.PlanActionTransitionApi.as_view(), name="plan-action-transition"),
+    # The Blue Card procedure (issue 8, items 2-3).
+    path("blue-cards/", blue_card_views.BlueCardListCreateApi.as_view(), name="blue-card-list"),
+    path("blue-cards/<uuid:procedure_id>", blue_card_views.BlueCardDetailApi.as_view(), name="blue-card-detail"),
+    path("blue-cards/<uuid:procedure_id>/steps/", blue_card_views.BlueCardStepCreateApi.as_view(), name="blue-card-steps"),
+    path("blue-cards/<uuid:procedure_id>/close", blue_card_views.BlueCardCloseApi.as_view(), name="blue-card-close"),
+    path("teams/<uuid:team_id>/blue-cards/overview", blue_card_views.TeamBlueCardOverviewApi.as_view(), name="team-blue-card-overview"),
+    path("teams/<uuid:team_id>/zi-meetings/", blue_card_views.ZiMeetingCreateApi.as_view(), name="team-zi-meetings"),
     path("schemas/", views.SchemaListApi.as_view(), name="schema-list"),
     re_path(r"^schemas/(?P<name>[a-z][a-z0-9_.-]*(?:/[1-9][0-9]*)?)$", views.SchemaDetailApi.as_view(), name="schema-detail"),
 ]

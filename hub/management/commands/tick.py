@@ -8,6 +8,8 @@ from agencies.webhooks import deliveries_due, deliveries_purge, webhook_deliver
 from hub.api.idempotency import purge_expired_idempotency_records
 from consent_ledger.notices import consent_expiry_warnings, notices_escalate
 from consent_ledger.sequencer import ledger_sequence_all
+from referrals.blue_card.services import blue_card_deadlines_escalate
+from referrals.plans.services import plan_actions_due_notify
 from referrals.services import referral_deadlines_escalate
 
 
@@ -21,6 +23,8 @@ class Command(BaseCommand):
             "events_relayed": outbox_relay_all(),
             "deliveries_attempted": sum(1 for d in deliveries_due() if webhook_deliver(d) is not None),
             "referrals_overdue": referral_deadlines_escalate(),
+            "blue_card_deadlines_missed": blue_card_deadlines_escalate(),
+            "plan_actions_due": plan_actions_due_notify(),
             "consents_expiring": consent_expiry_warnings(),
             "notices_escalated": notices_escalate(),
             "ledger_tree_size": ledger_sequence_all(),
