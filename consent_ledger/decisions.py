@@ -102,13 +102,16 @@ def decide_reply(
 ) -> Decision:
     """What the subject's owner may receive of a document another agency (the
     supplier) wrote about the person (DESIGN.md 4.3). A category is permitted
-    when a provision names the owner, or else when the supplier's own basis
+    when a provision names the owner, or else when the supplier's consent
     covers it for this purpose: the exchange the person agreed to runs both
-    ways (the reply basis, recorded as the supplier's provision). A refusal
-    naming the owner still denies."""
+    ways (the reply basis, recorded as that consent). A statutory basis of
+    the supplier's is no reply basis: the law names its own recipients (a
+    GDP's NK-D on the person suspected of violence does not flow back to an
+    owner outside the GDP). A refusal naming either still denies."""
     provisions = list(provisions)
     own = decide(provisions, owner, categories, purpose, at)
-    reply = decide(provisions, supplier, categories, purpose, at)
+    agreed = [p for p in provisions if p.kind in (ProvisionKind.CONSENT, ProvisionKind.REFUSAL)]
+    reply = decide(agreed, supplier, categories, purpose, at)
     return Decision({
         category: mine if mine.permitted or mine.entry_id is not None else reply.by_category[category]
         for category, mine in own.by_category.items()

@@ -199,6 +199,17 @@ def test_a_provision_naming_the_owner_permits_and_a_refusal_naming_it_denies_the
     assert result.withheld_categories == ["demographics"]
 
 
+def test_a_suppliers_statutory_basis_is_no_reply_basis_for_the_owner(universe, owner, subject):
+    legal_basis_assert(
+        caller=owner, subject_id=subject.id, basis="court_order", reference="II RC 1/30",
+        terms=terms_for(universe.ngo, ["identity", "safe_contact"]),
+    )
+    grant(owner, subject, terms_for(universe.ngo, ["demographics"]))
+    result = read(universe, subject, universe.ops, document=SUPPLIED, originator_id=universe.ngo.id)
+    assert result.document == {"languages": ["uk"]}
+    assert result.withheld_categories == ["identity", "safe_contact"]
+
+
 def test_with_no_basis_on_either_side_the_owner_receives_nothing_of_a_supplied_document(universe, subject):
     result = read(universe, subject, universe.ops, document=SUPPLIED, originator_id=universe.ngo.id)
     assert result.document == {}

@@ -93,6 +93,10 @@ class Model:
         kinds = self._covering(reader, category, purpose)
         return "legal_basis" in kinds or ("refusal" not in kinds and "consent" in kinds)
 
+    def consented(self, reader, category, purpose) -> bool:
+        kinds = self._covering(reader, category, purpose)
+        return "consent" in kinds and "refusal" not in kinds
+
     def refused(self, reader, category, purpose) -> bool:
         kinds = self._covering(reader, category, purpose)
         return "refusal" in kinds and "legal_basis" not in kinds
@@ -104,8 +108,9 @@ class Model:
             return False
         if self.permitted(reader, category, purpose):
             return True
-        # The owner's reply basis: what the supplier itself may receive.
-        return reader == OWNER and not self.refused(reader, category, purpose) and self.permitted(
+        # The owner's reply basis: what the supplier itself may receive on
+        # the person's consent (a statutory basis names its own recipients).
+        return reader == OWNER and not self.refused(reader, category, purpose) and self.consented(
             supplier, category, purpose
         )
 
