@@ -19,6 +19,7 @@ from schemas.vocabularies import AGENCY_KINDS, DATA_CATEGORIES, PURPOSES, codes
 
 from .ledger import iso, ledger_append, sha256_text
 from .notices import revocation_notices_send
+from .selectors import subject_get_for_caller
 from .models import EmergencyReview, EntryKind, Provision, ProvisionKind, Subject, SubjectReference, Withholding
 
 SUBJECT_SCHEMA = "subject"
@@ -372,9 +373,6 @@ def withholding_record(*, caller: Caller, subject: Subject, agency_id, categorie
 # after checking who may act in the procedure; the recorder must at least be
 # able to see the subject (its owner, or an agency with a basis for it).
 
-from .decisions import has_any_basis  # noqa: E402
-from .selectors import provisions_in_force, recipient_of  # noqa: E402
-
 PROCEDURE_BASES = ("blue_card_procedure",)
 
 
@@ -387,13 +385,9 @@ def statutory_basis_assert_for_procedure(
     (recipients: those teams only). 404 unless the caller may see the subject."""
     if basis not in PROCEDURE_BASES or not team_ids or not reference.strip():
         raise ValueError("a procedure's basis names its code, its teams and the procedure record")
-    subject = Subject.objects.select_for_update().filter(pk=subject_id).first()
+    subject_get_for_caller(subject_id, caller)  # 404 unless the caller may see her
+    subject = Subject.objects.select_for_update().get(pk=subject_id)
     now = timezone.now()
-    if subject is None or (
-        subject.owner_id != caller.agency.id
-        and not has_any_basis(provisions_in_force(subject.id, now), recipient_of(caller.agency), now)
-    ):
-        raise NotFoundError("No such subject.")
     terms = _validated(Terms(categories=list(categories), purposes=list(purposes), teams=list(team_ids)), now)
     body = {**_terms_body(terms), "basis": basis}
     entry = ledger_append(
