@@ -15,10 +15,9 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agencies.selectors import uuid_or_none
-from hub.api.errors import ValidationFailed
 from hub.api.idempotency import IdempotentCreateMixin
 from hub.api.pagination import CursorPagination
+from hub.api.params import choice_param, uuid_param
 from hub.api.serializers import InputSerializer
 
 from ..blue_card import rules, services
@@ -113,13 +112,10 @@ class BlueCardListCreateApi(IdempotentCreateMixin, ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        team = params.get("team")
-        if team is not None and uuid_or_none(team) is None:
-            raise _bad_parameter("team", "A team id (UUID).")
-        overdue = _choice(params, "overdue", ("true", "false"))
+        overdue = choice_param(params, "overdue", ("true", "false"))
         return blue_card_list_for_agency(
-            self.request.caller, team_id=uuid_or_none(team) if team else None, overdue=overdue == "true",
-            status=_choice(params, "status", BlueCardProcedure.STATUSES),
+            self.request.caller, team_id=uuid_param(params, "team"), overdue=overdue == "true",
+            status=choice_param(params, "status", BlueCardProcedure.STATUSES),
         )
 
     @extend_schema(request=BlueCardCreateInput, responses={201: BlueCardCreatedOutput})
@@ -137,17 +133,6 @@ class BlueCardListCreateApi(IdempotentCreateMixin, ListAPIView):
             body, status=status.HTTP_201_CREATED,
             headers={"Location": f"/api/v1/blue-cards/{procedure.id}", "ETag": procedure.etag},
         )
-
-
-def _bad_parameter(name: str, detail: str) -> ValidationFailed:
-    return ValidationFailed(f"Bad {name}.", errors=[{"parameter": name, "detail": detail}])
-
-
-def _choice(params, name, allowed):
-    value = params.get(name)
-    if value is not None and value not in allowed:
-        raise _bad_parameter(name, "One of: " + ", ".join(allowed))
-    return value
 
 
 class StepOutput(serializers.Serializer):

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from hub.api.errors import ValidationFailed
 from hub.api.idempotency import IdempotentCreateMixin
 from hub.api.pagination import CursorPagination
+from hub.api.params import choice_param, uuid_param
 from hub.api.serializers import InputSerializer
 from schemas.vocabularies import DATA_CATEGORIES, codes
 
@@ -122,23 +123,6 @@ class PlanPagination(CursorPagination):
     ordering = ("-created_at", "-id")
 
 
-def _choice(params, name, allowed):
-    value = params.get(name)
-    if value is not None and value not in allowed:
-        raise ValidationFailed(f"Unknown {name}.", errors=[{"parameter": name, "detail": "One of: " + ", ".join(allowed)}])
-    return value
-
-
-def _uuid_param(params, name):
-    value = params.get(name)
-    if value is None:
-        return None
-    try:
-        return serializers.UUIDField().to_internal_value(value)
-    except serializers.ValidationError:
-        raise ValidationFailed(f"{name} must be a UUID.", errors=[{"parameter": name, "detail": "Not a UUID."}]) from None
-
-
 def _parsed(input_class, request) -> dict:
     data = input_class(data=request.data)
     data.is_valid(raise_exception=True)
@@ -171,7 +155,7 @@ class PlanListCreateApi(IdempotentCreateMixin, ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         return plan_list_for_agency(
-            self.request.caller, stage=_choice(params, "stage", lifecycle.STAGES), team_id=_uuid_param(params, "team")
+            self.request.caller, stage=choice_param(params, "stage", lifecycle.STAGES), team_id=uuid_param(params, "team")
         )
 
     @extend_schema(request=PlanCreateInput, responses={201: PlanSummaryOutput})

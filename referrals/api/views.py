@@ -1,6 +1,5 @@
 """Referrals, transitions, case updates and the published schemas (DESIGN.md 6)."""
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -9,9 +8,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hub.api.errors import NotFoundError, ValidationFailed
+from hub.api.errors import NotFoundError
 from hub.api.idempotency import IdempotentCreateMixin
 from hub.api.pagination import CursorPagination
+from hub.api.params import choice_param, time_param
 from hub.api.serializers import InputSerializer
 from schemas.registry import UnknownSchema, get_registry
 from schemas.vocabularies import REFERRAL_SERVICES, codes
@@ -101,12 +101,12 @@ class ReferralListCreateApi(IdempotentCreateMixin, ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         filters = {
-            "box": _choice(params, "box", (INBOX, OUTBOX)),
-            "status": _choice(params, "status", lifecycle.STATUSES),
-            "service": _choice(params, "service", codes(REFERRAL_SERVICES)),
-            "urgency": _choice(params, "urgency", URGENCIES),
-            "created_after": _time(params, "created_after"),
-            "created_before": _time(params, "created_before"),
+            "box": choice_param(params, "box", (INBOX, OUTBOX)),
+            "status": choice_param(params, "status", lifecycle.STATUSES),
+            "service": choice_param(params, "service", codes(REFERRAL_SERVICES)),
+            "urgency": choice_param(params, "urgency", URGENCIES),
+            "created_after": time_param(params, "created_after"),
+            "created_before": time_param(params, "created_before"),
         }
         return referral_list_for_agency(self.request.caller, **filters)
 
@@ -124,26 +124,6 @@ class ReferralListCreateApi(IdempotentCreateMixin, ListAPIView):
             ReferralSummaryOutput(referral).data, status=status.HTTP_201_CREATED,
             headers={"Location": f"/api/v1/referrals/{referral.id}", "ETag": referral.etag},
         )
-
-
-def _choice(params, name, allowed):
-    value = params.get(name)
-    if value is not None and value not in allowed:
-        raise ValidationFailed(f"Unknown {name} {value!r}.", errors=[{"parameter": name, "detail": "One of: " + ", ".join(allowed)}])
-    return value
-
-
-def _time(params, name):
-    value = params.get(name)
-    if value is None:
-        return None
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:  # well-formed but no such time (2026-02-30)
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise ValidationFailed(f"{name} must be an ISO-8601 time with a zone.", errors=[{"parameter": name, "detail": "e.g. 2026-11-01T00:00:00Z"}])
-    return parsed
 
 
 class ReferralDetailApi(APIView):
