@@ -17,7 +17,7 @@ from hub.api.errors import Conflict, NotFoundError, ValidationFailed
 from schemas.registry import get_registry
 from schemas.vocabularies import AGENCY_KINDS, DATA_CATEGORIES, PURPOSES, codes
 
-from .ledger import iso, ledger_append, sha256_text
+from .ledger import iso, ledger_append
 from .notices import revocation_notices_send
 from .selectors import subject_get_for_caller
 from .models import EmergencyReview, EntryKind, Provision, ProvisionKind, Subject, SubjectReference, Withholding

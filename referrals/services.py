@@ -13,7 +13,7 @@ from agencies.models import Agency
 from consent_ledger.decisions import decide
 from consent_ledger.selectors import provisions_in_force, recipient_of, subject_get_for_caller
 from consent_ledger.services import withholding_record
-from hub.api.errors import Conflict, NotFoundError, PreconditionFailed, ValidationFailed
+from hub.api.errors import Conflict, PreconditionFailed, ValidationFailed
 from schemas.registry import get_registry
 from schemas.vocabularies import DATA_CATEGORIES, PURPOSES, REFERRAL_SERVICES, codes
 
