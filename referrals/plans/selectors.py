@@ -9,7 +9,6 @@ emergency), gets the same 404 as for a plan that does not exist. The text of
 goals, actions and reviews reaches a participant other than the lead only
 through the disclosure choke point, for `team_plan`."""
 
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from agencies.callers import Caller
-from agencies.selectors import team_access_ids
+from agencies.selectors import team_access_ids, uuid_or_none
 from consent_ledger.decisions import has_any_basis
 from consent_ledger.disclosure import Disclosed, Part, disclose_together
 from consent_ledger.models import Provision
@@ -29,14 +28,6 @@ from .documents import ACTIONS, GOALS, PLAN_SCHEMA, REVIEWS, plan_document, rele
 from .models import Action, Goal, Plan, Review
 
 PURPOSE = "team_plan"
-
-
-def as_uuid(value) -> uuid.UUID | None:
-    """`value` as a UUID, or None when it is not one (then nothing matches)."""
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def _takes_part(plan: Plan, caller: Caller) -> bool:
@@ -61,7 +52,7 @@ def plan_for_participant(plan_id, caller: Caller, *, lock: bool = False) -> Plan
     plans = Plan.objects.select_related("subject")
     if lock:
         plans = plans.select_for_update(of=("self",))
-    plan = plans.filter(pk=as_uuid(plan_id)).first()
+    plan = plans.filter(pk=uuid_or_none(plan_id)).first()
     if plan is None or not _takes_part(plan, caller) or (plan.lead_id != caller.agency.id and not _has_basis(plan, caller)):
         raise NotFoundError("No such plan.")
     return plan
@@ -73,7 +64,7 @@ def action_for_mover(action_id, caller: Caller, *, lock: bool = False) -> Action
     action in a category withheld from a team member must not be confirmed
     to exist by a 403 or 409. With `lock`, the plan's row is locked first,
     then the action's (the order every plan change uses)."""
-    action = Action.objects.filter(pk=as_uuid(action_id)).only("id", "plan_id", "agency_id").first()
+    action = Action.objects.filter(pk=uuid_or_none(action_id)).only("id", "plan_id", "agency_id").first()
     if action is None:
         raise NotFoundError("No such action.")
     try:

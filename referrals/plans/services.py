@@ -30,7 +30,7 @@ from schemas.vocabularies import DATA_CATEGORIES, codes
 from . import lifecycle
 from .documents import ACTIONS, GOALS, REVIEWS, content_errors
 from .models import DEFAULT_CATEGORY, Action, ActionTransition, Goal, Plan, PlanStageChange, Review
-from .selectors import action_for_mover, as_uuid, plan_for_participant
+from .selectors import action_for_mover, uuid_or_none, plan_for_participant
 
 # Stable error codes (tests and clients use these, never the text).
 PLAN_EXISTS = "plan_exists"
@@ -127,7 +127,7 @@ def plan_create(*, caller: Caller, subject_id, stage: str, team_id=None) -> Plan
     or have a basis for it (else 404, as POST referrals/: a person's
     existence is never confirmed); `team` must be a team the caller has
     access to. A person has at most one open plan (409 plan_exists)."""
-    subject = subject_get_for_caller(as_uuid(subject_id), caller)
+    subject = subject_get_for_caller(uuid_or_none(subject_id), caller)
     errors = []
     if stage not in lifecycle.OPEN_STAGES:
         errors.append(_error("/stage", f"One of: {', '.join(lifecycle.OPEN_STAGES)} (a new plan is not closed)."))
@@ -207,7 +207,7 @@ def plan_goal_add(
 
 
 def _assignee_errors(plan: Plan, agency_id) -> tuple[Agency | None, list[dict]]:
-    agency = Agency.objects.filter(pk=as_uuid(agency_id), active=True).first()
+    agency = Agency.objects.filter(pk=uuid_or_none(agency_id), active=True).first()
     if agency is None:
         return None, [_error("/agency", "No such active agency.", "not_found")]
     if plan.team_id is not None and agency.id != plan.lead_id and str(agency.id) not in team_member_agency_ids(plan.team):
@@ -229,7 +229,7 @@ def plan_action_add(
     agency, errors = _assignee_errors(plan, agency_id)
     goal = None
     if goal_id is not None:
-        goal = plan.goals.filter(pk=as_uuid(goal_id)).first()
+        goal = plan.goals.filter(pk=uuid_or_none(goal_id)).first()
         if goal is None:
             errors.append(_error("/goal", "No such goal in this plan.", "not_found"))
     if due_on < timezone.localdate():
