@@ -85,13 +85,15 @@ BASIS_PURPOSES = ("case_coordination", "team_plan")
 # convictions and other court or administrative decisions, to the extent
 # needed for the procedure. In the hub's categories: the person and how to
 # reach them safely, the risk, the case notes and the children the NK-A
-# records, health (mental health included), addictions (substance_use),
-# decisions (legal_proceedings), and the person suspected (perpetrator).
-# Not covered, so they still need consent or another basis: migration status,
-# employment, education, finances and location (a shelter's address is the
-# most dangerous fact to spread).
+# records, their schooling (education: the school is a member of every ZI,
+# art. 9a(3), because a child's attendance and the pedagogue's support are
+# part of the plan), health (mental health included), addictions
+# (substance_use), decisions (legal_proceedings), and the person suspected
+# (perpetrator). Not covered, so they still need consent or another basis:
+# migration status, employment, finances and location (a shelter's address is
+# the most dangerous fact to spread).
 BASIS_CATEGORIES = (
-    "identity", "contact", "safe_contact", "demographics", "risk", "case_notes", "children",
+    "identity", "contact", "safe_contact", "demographics", "risk", "case_notes", "children", "education",
     "health", "mental_health", "substance_use", "legal_proceedings", "perpetrator",
 )
 # The whole ZI (every member agency of the gmina's team) gets the basis when

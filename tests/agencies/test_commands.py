@@ -1,13 +1,19 @@
 """The management commands of DESIGN.md section 6, with --json."""
 
 import json
+from datetime import date, timedelta
 from io import StringIO
 
+import holidays
 import pytest
 from django.core.management import CommandError, call_command
 
-from hub.management.commands.demo_seed import PARTNERSHIP
-from agencies.models import Agency, AgencyApplication, Membership
+from agencies.models import Agency, AgencyApplication, Membership, Team, TeamMembership
+from consent_ledger.models import LedgerEntry, Provision, SubjectReference
+from hub.management.commands.demo_seed import PARTNERSHIP, TEAM_AGENCIES, Command, demo_blue_card_timeline
+from referrals.blue_card.models import BlueCardDeadline, BlueCardProcedure
+from referrals.plans.models import Action, Goal, Plan, Review
+from referrals.working_days import add_working_days, polish_date, today_in_poland
 from tests.conftest import bearer
 
 
@@ -88,10 +94,10 @@ def test_demo_seed_builds_the_wroclaw_partnership_once(db, settings, client):
     call_command("demo_seed", stdout=StringIO())
 
     kinds = sorted(Agency.objects.values_list("kind", flat=True))
-    assert kinds == sorted(kind for _, _, kind, *_ in PARTNERSHIP)
-    assert {"ops", "pcpr", "shelter", "cis", "police", "employer"} <= set(kinds)
+    assert kinds == sorted(kind for _, _, kind, *_ in (*PARTNERSHIP, *TEAM_AGENCIES))
+    assert {"ops", "pcpr", "shelter", "cis", "police", "employer", "school", "health", "ngo"} <= set(kinds)
     assert kinds.count("employer") == 2
-    assert AgencyApplication.objects.count() == len(PARTNERSHIP)
+    assert AgencyApplication.objects.count() == len(PARTNERSHIP) + len(TEAM_AGENCIES)
     assert "http://127.0.0.1:8000/" in out.getvalue()
     token = client.post(
         "/o/token/", {"grant_type": "client_credentials", "client_id": "demo-mops", "client_secret": "demo-secret-mops"}
@@ -108,20 +114,146 @@ def test_demo_seed_refuses_without_debug(db, settings):
     assert not Agency.objects.exists()
 
 
-def test_demo_seed_registers_a_person_the_shelter_sees_only_in_part(db, settings, client):
-    from consent_ledger.models import SubjectReference
+def demo_token(client, slug: str) -> str:
+    return client.post(
+        "/o/token/", {"grant_type": "client_credentials", "client_id": f"demo-{slug}", "client_secret": f"demo-secret-{slug}"}
+    ).json()["access_token"]
 
+
+def test_demo_seed_registers_a_person_the_shelter_sees_only_in_part(db, settings, client):
     settings.DEBUG = True
     call_command("demo_seed", stdout=StringIO())
     subject_id = SubjectReference.objects.get(external_ref="MOPS/DEMO/1").subject_id
 
-    def token(slug):
-        return client.post(
-            "/o/token/", {"grant_type": "client_credentials", "client_id": f"demo-{slug}", "client_secret": f"demo-secret-{slug}"}
-        ).json()["access_token"]
+    def read(slug):
+        return client.get(f"/api/v1/subjects/{subject_id}?purpose=referral", **bearer(demo_token(client, slug)))
 
-    shelter = client.get(f"/api/v1/subjects/{subject_id}?purpose=referral", **bearer(token("shelter"))).json()
-    police = client.get(f"/api/v1/subjects/{subject_id}?purpose=referral", **bearer(token("police")))
+    shelter = read("shelter").json()
     assert set(shelter["profile"]) == {"person", "safe_contact"}
     assert shelter["withheld_categories"] == ["contact", "demographics"]
-    assert police.status_code == 404
+    # The PCPR is in neither her consent nor her Blue Card team.
+    assert read("pcpr").status_code == 404
+    # The police is in her GDP: the statute's basis is for the team's
+    # purposes, so for a referral it gets nothing about her.
+    assert read("police").json()["profile"] == {}
+
+
+# --- The interdisciplinary team (issue 8) -------------------------------------------------
+
+
+def next_working_day_after(day: date) -> date:
+    """Counted with `holidays` directly, not with referrals.working_days."""
+    polish = holidays.country_holidays("PL", years=range(day.year, day.year + 2))
+    day += timedelta(days=1)
+    while day.weekday() >= 5 or day in polish:
+        day += timedelta(days=1)
+    return day
+
+
+def team_state() -> dict:
+    """Everything the team part of the seed writes, counted."""
+    return {
+        "agencies": Agency.objects.count(), "clients": AgencyApplication.objects.count(),
+        "users": Membership.objects.count(), "teams": Team.objects.count(),
+        "memberships": TeamMembership.objects.count(), "procedures": BlueCardProcedure.objects.count(),
+        "deadlines": BlueCardDeadline.objects.count(), "provisions": Provision.objects.count(),
+        "plans": Plan.objects.count(), "goals": Goal.objects.count(), "actions": Action.objects.count(),
+        "reviews": Review.objects.count(), "ledger": LedgerEntry.objects.count(),
+    }
+
+
+def members(team) -> dict[str, tuple[str, bool]]:
+    """{agency kind: (role, declaration received)} of the team's active members."""
+    return {
+        m.agency.kind: (m.role, m.confidentiality_declaration_at is not None)
+        for m in TeamMembership.objects.filter(team=team, removed_at__isnull=True).select_related("agency")
+    }
+
+
+def test_demo_seed_builds_the_blue_card_team_procedure_and_plan_once(db, settings, client):
+    settings.DEBUG = True
+    out = StringIO()
+
+    call_command("demo_seed", stdout=out)
+    first = team_state()
+    call_command("demo_seed", stdout=StringIO())
+
+    assert team_state() == first
+    zi = Team.objects.get(kind=Team.ZI, teryt="0264011")
+    assert members(zi) == {"ops": ("chair", True), "police": ("member", True), "school": ("member", True),
+                           "health": ("member", True), "ngo": ("member", True)}
+    gdp = Team.objects.get(kind=Team.GDP, parent=zi)
+    assert members(gdp) == {"ops": ("chair", True), "police": ("member", True), "school": ("member", True),
+                            "health": ("member", True)}
+    subject_id = SubjectReference.objects.get(external_ref="MOPS/DEMO/1").subject_id
+    procedure = BlueCardProcedure.objects.get(subject_id=subject_id)
+    assert (procedure.status, procedure.team_id, procedure.gdp_id) == ("open", zi.id, gdp.id)
+    deadlines = {d.step: d for d in procedure.deadlines.all()}
+    # The NK-A reached the chair and the GDP was formed, each by its due day;
+    # the GDP's first meeting is due on the next working day (tomorrow unless
+    # tomorrow is a weekend day or a holiday), and nothing is overdue.
+    met = {step for step, d in deadlines.items() if d.met_at is not None}
+    assert met == {"nka_to_chair", "gdp_formed"}
+    assert all(polish_date(deadlines[step].met_at) <= deadlines[step].due for step in met)
+    assert deadlines["gdp_meeting"].met_at is None
+    assert deadlines["gdp_meeting"].due == next_working_day_after(today_in_poland())
+    plan = Plan.objects.get(subject_id=subject_id)
+    assert (plan.team_id, plan.lead.kind, plan.stage) == (gdp.id, "ops", "crisis")
+    assigned = {a.agency.kind: a.category for a in plan.actions.select_related("agency")}
+    assert set(assigned) == {"ops", "school", "health"}
+    assert len(set(assigned.values())) == 3
+    assert plan.goals.count() >= 2
+    printed = out.getvalue()
+    for text in (f"/api/v1/blue-cards/{procedure.id}", f"/api/v1/plans/{plan.id}", "school.marta", "health.piotr",
+                 "ngo.zofia", "school, health, ngo", f"gdp_meeting due {deadlines['gdp_meeting'].due}"):
+        assert text in printed
+
+
+def test_demo_seed_plan_reaches_the_school_through_the_choke_point(db, settings, client):
+    settings.DEBUG = True
+    call_command("demo_seed", stdout=StringIO())
+    plan = Plan.objects.get()
+    school = Agency.objects.get(kind="school")
+
+    read = client.get(f"/api/v1/plans/{plan.id}?purpose=team_plan", **bearer(demo_token(client, "school")))
+
+    assert read.status_code == 200, read.content
+    body = read.json()
+    # Employment is outside the Blue Card basis (art. 9c): withheld from the team.
+    assert body["withheld_categories"] == ["employment"]
+    [own] = [a for a in body["actions"] if a["agency"] == str(school.id)]
+    assert own["category"] == "children" and own["title"]
+    entry = LedgerEntry.objects.filter(kind="disclosure", recorded_by=school).get()
+    assert {b["basis"] for b in entry.body["bases"]} == {"blue_card_procedure"}
+
+
+def test_demo_seed_adds_the_team_to_a_partnership_seeded_before_it(db, settings):
+    settings.DEBUG = True
+    Command(stdout=StringIO())._seed()  # the partnership alone, as the seed made it before issue 8
+    assert not Team.objects.exists()
+
+    call_command("demo_seed", stdout=StringIO())
+
+    assert Team.objects.filter(kind=Team.ZI).count() == 1
+    assert BlueCardProcedure.objects.count() == 1 and Plan.objects.count() == 1
+    assert SubjectReference.objects.count() == 1
+
+
+@pytest.mark.parametrize("today, meeting_due", [
+    (date(2026, 3, 4), date(2026, 3, 5)),  # a Wednesday: tomorrow
+    (date(2026, 3, 6), date(2026, 3, 9)),  # a Friday: Monday
+    (date(2026, 4, 3), date(2026, 4, 7)),  # Good Friday: Easter Monday is a holiday
+    (date(2025, 12, 23), date(2025, 12, 29)),  # 24-26 December are holidays
+    (date(2026, 4, 30), date(2026, 5, 4)),  # 1 May (a Friday) is a holiday
+])
+def test_demo_timeline_puts_the_first_meeting_on_the_next_working_day(settings, today, meeting_due):
+    timeline = demo_blue_card_timeline(today)
+    days = settings.BLUE_CARD_DEADLINE_WORKING_DAYS
+
+    assert timeline.meeting_due == meeting_due == next_working_day_after(today)
+    formed, received, opened = (polish_date(t) for t in (timeline.gdp_formed_at, timeline.nka_to_chair_at,
+                                                         timeline.opened_at))
+    assert add_working_days(formed, days["gdp_meeting"]) == meeting_due
+    assert opened < received < formed < today
+    assert received <= add_working_days(opened, days["nka_to_chair"])
+    assert formed <= add_working_days(received, days["gdp_formed"])
