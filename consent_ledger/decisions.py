@@ -7,6 +7,7 @@ Precedence, per category:
   2. else an active refusal covering it -> deny;
   3. else an active consent covering it -> permit;
   4. else deny (default deny).
+Before all of these, one allow-list (DESIGN.md 4.6): see `decide_category`.
 Pure functions over the subject's provisions: no queries here.
 """
 
@@ -75,8 +76,31 @@ def _first(provisions, kinds, recipient, category, purpose, at):
 
 _STATUTORY = (ProvisionKind.LEGAL_BASIS, ProvisionKind.EMERGENCY)
 
+# DESIGN.md 4.6: the only categories an employer is ever released for a placement.
+EMPLOYER_KIND = "employer"
+EMPLOYMENT_PLACEMENT = "employment_placement"
+EMPLOYER_PLACEMENT_CATEGORIES = frozenset({"identity", "contact", "employment"})
+
 
 def decide_category(provisions, recipient: Recipient, category: str, purpose: str, at: datetime) -> CategoryDecision:
+    """Whether `recipient` may receive `category` for `purpose` at `at`, and on
+    which provision (the precedence in the module docstring).
+
+    THE EMPLOYER ALLOW-LIST comes first (DESIGN.md 4.6, issue 9): under the
+    purpose `employment_placement` an agency of kind `employer` is never
+    permitted any category other than identity, contact and employment,
+    whatever a consent, a statutory basis or an emergency disclosure names.
+    An employer takes the person on as a full member of staff and must never
+    learn that she experienced violence: a code word for safe contact, a note
+    on her health or her therapy, a risk level or a case note would each tell
+    it exactly that, and a consent form on which "everything" was ticked for
+    the placement must not let it through. No provision decides such a
+    category (entry None), the rule does. This is the one place the rule is
+    enforced: every read through the choke point, every send-time basis check
+    and every visibility test (has_any_basis) asks this function."""
+    employer_placement = recipient.kind == EMPLOYER_KIND and purpose == EMPLOYMENT_PLACEMENT
+    if employer_placement and category not in EMPLOYER_PLACEMENT_CATEGORIES:
+        return CategoryDecision(category, False, None, None)
     statutory = _first(provisions, _STATUTORY, recipient, category, purpose, at)
     if statutory is not None:
         return CategoryDecision(category, True, statutory.basis, str(statutory.granted_entry_id))

@@ -109,3 +109,14 @@ from .blue_card.models import (  # noqa: E402,F401
     BlueCardStep,
     ZiMeeting,
 )
+
+# --- Employment placements (issue 9) ------------------------------------------------------
+# Defined in referrals/placements/models.py; imported here so that they are models
+# of this app.
+from .placements.models import (  # noqa: E402,F401
+    Placement,
+    PlacementAgreement,
+    PlacementCheckIn,
+    PlacementMonth,
+    PlacementTransition,
+)

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from .blue_card.services import blue_card_deadlines_escalate
+from .placements.services import placement_check_ins_due
 from .plans.services import plan_actions_due_notify
 from .services import referral_deadlines_escalate
 
@@ -18,3 +19,8 @@ def plan_actions_due_task() -> None:
 @shared_task(ignore_result=True)
 def blue_card_deadlines_task() -> None:
     blue_card_deadlines_escalate()
+
+
+@shared_task(ignore_result=True)
+def placement_check_ins_due_task() -> None:
+    placement_check_ins_due()

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import blue_card_views, plan_views, views
+from . import blue_card_views, placement_stats_views, placement_views, plan_views, views
 
 urlpatterns = [
     path("referrals/", views.ReferralListCreateApi.as_view(), name="referral-list"),
@@ -22,6 +22,18 @@ urlpatterns = [
     path("blue-cards/<uuid:procedure_id>/close", blue_card_views.BlueCardCloseApi.as_view(), name="blue-card-close"),
     path("teams/<uuid:team_id>/blue-cards/overview", blue_card_views.TeamBlueCardOverviewApi.as_view(), name="team-blue-card-overview"),
     path("teams/<uuid:team_id>/zi-meetings/", blue_card_views.ZiMeetingCreateApi.as_view(), name="team-zi-meetings"),
+    # Placement statistics (issue 9, item 5).
+    path("placements/stats", placement_stats_views.PlacementStatsApi.as_view(), name="placement-stats"),
+    # Employment placements (issue 9): agreements, placements, check-ins, outcome, follow-up.
+    # Ids are uuid-converted, so placements/stats above is never taken for a placement.
+    path("placement-agreements/", placement_views.PlacementAgreementListCreateApi.as_view(), name="placement-agreement-list"),
+    path("placement-agreements/<uuid:agreement_id>", placement_views.PlacementAgreementDetailApi.as_view(), name="placement-agreement-detail"),
+    path("placements/", placement_views.PlacementListCreateApi.as_view(), name="placement-list"),
+    path("placements/<uuid:placement_id>", placement_views.PlacementDetailApi.as_view(), name="placement-detail"),
+    path("placements/<uuid:placement_id>/transition", placement_views.PlacementTransitionApi.as_view(), name="placement-transition"),
+    path("placements/<uuid:placement_id>/check-ins/", placement_views.PlacementCheckInCreateApi.as_view(), name="placement-check-ins"),
+    path("placements/<uuid:placement_id>/outcome", placement_views.PlacementOutcomeApi.as_view(), name="placement-outcome"),
+    path("placements/<uuid:placement_id>/follow-up", placement_views.PlacementFollowUpApi.as_view(), name="placement-follow-up"),
     path("schemas/", views.SchemaListApi.as_view(), name="schema-list"),
     re_path(r"^schemas/(?P<name>[a-z][a-z0-9_.-]*(?:/[1-9][0-9]*)?)$", views.SchemaDetailApi.as_view(), name="schema-detail"),
 ]

@@ -8,10 +8,12 @@ import holidays
 import pytest
 from django.core.management import CommandError, call_command
 
-from agencies.models import Agency, AgencyApplication, Membership, Team, TeamMembership
+from agencies.models import Agency, AgencyApplication, Membership, OutboxEvent, Team, TeamMembership
 from consent_ledger.models import LedgerEntry, Provision, SubjectReference
 from hub.management.commands.demo_seed import PARTNERSHIP, TEAM_AGENCIES, Command, demo_blue_card_timeline
 from referrals.blue_card.models import BlueCardDeadline, BlueCardProcedure
+from referrals.placements.models import Placement, PlacementAgreement, PlacementCheckIn, meets_esf_rule
+from referrals.placements.stats import count_cells, placement_stats_rows
 from referrals.plans.models import Action, Goal, Plan, Review
 from referrals.working_days import add_working_days, polish_date, today_in_poland
 from tests.conftest import bearer
@@ -236,7 +238,83 @@ def test_demo_seed_adds_the_team_to_a_partnership_seeded_before_it(db, settings)
 
     assert Team.objects.filter(kind=Team.ZI).count() == 1
     assert BlueCardProcedure.objects.count() == 1 and Plan.objects.count() == 1
-    assert SubjectReference.objects.count() == 1
+    assert SubjectReference.objects.filter(external_ref="MOPS/DEMO/1").count() == 1
+
+
+# --- Employment placements (issue 9) -------------------------------------------------------
+
+
+def placement_state() -> dict:
+    """Everything the placements part of the seed writes, counted."""
+    return {
+        "agreements": PlacementAgreement.objects.count(), "placements": Placement.objects.count(),
+        "check_ins": PlacementCheckIn.objects.count(), "subjects": SubjectReference.objects.count(),
+        "provisions": Provision.objects.count(), "ledger": LedgerEntry.objects.count(),
+        "outbox": OutboxEvent.objects.count(),
+    }
+
+
+def test_demo_seed_runs_the_cis_placements_at_the_hotel_and_bakery_once(db, settings, client):
+    settings.DEBUG = True
+    out = StringIO()
+
+    call_command("demo_seed", stdout=out)
+    first = placement_state()
+    call_command("demo_seed", stdout=StringIO())
+
+    assert placement_state() == first
+    cis = Agency.objects.get(kind="cis")
+    today = today_in_poland()
+    agreements = PlacementAgreement.objects.filter(coordinating_agency=cis).select_related("employer")
+    employers = {slug: name for slug, name, kind, *_ in PARTNERSHIP if kind == "employer"}
+    assert sorted(a.employer.name for a in agreements) == sorted(employers.values())
+    assert all(a.in_force_on(today) for a in agreements)
+    placements = list(Placement.objects.filter(coordinating_agency=cis).select_related("employer", "coordinator"))
+    assert sorted(p.status for p in placements) == ["active", "completed", "completed"]
+    assert {p.coordinator.username for p in placements} == {"cis.joanna"}
+    [hired] = [p for p in placements if p.outcome == "hired"]
+    [not_hired] = [p for p in placements if p.outcome == "not_hired"]
+    [active] = [p for p in placements if p.status == "active"]
+    assert meets_esf_rule(hired.fte, hired.contract_months) and hired.employed_90d is True
+    assert hired.ended_on < today and not_hired.ended_on < today and active.start_on < today < active.planned_end_on
+    sides = sorted(active.check_ins.values_list("side", flat=True))
+    assert sides == ["coordinator", "coordinator", "employer", "employer"]
+    # What the statistics count, before suppression: 3 started, 2 completed, 1 hired still employed at 90 days.
+    assert count_cells(placement_stats_rows(cis)) == {
+        "started": 3, "not_completed": 1, "completed": 2, "hired": 1, "not_hired": 1,
+        "employed_90d": 1, "not_employed_90d": 0,
+    }
+    stats = client.get("/api/v1/placements/stats", **bearer(demo_token(client, "cis")))
+    assert stats.status_code == 200, stats.content
+    assert {stats.json()[cell] for cell in ("started", "completed", "hired")} == {"<5"}
+    printed = out.getvalue()
+    assert "/api/v1/placements/stats" in printed
+    assert f"/api/v1/placements/{active.id}?purpose=employment_placement" in printed and "demo-hotel" in printed
+
+
+def test_demo_seed_shows_the_hotel_only_identity_contact_and_employment(db, settings, client):
+    settings.DEBUG = True
+    call_command("demo_seed", stdout=StringIO())
+    active = Placement.objects.get(status="active")
+    hotel = Agency.objects.get(name=active.employer.name)
+    assert hotel.kind == "employer" and active.subject.profile["safe_contact"]["codeword"]
+
+    def read(slug):
+        return client.get(f"/api/v1/placements/{active.id}?purpose=employment_placement",
+                          **bearer(demo_token(client, slug)))
+
+    response = read("hotel")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert set(body["subject"]["profile"]) == {"person", "contact"}
+    assert body["employment"]["role"] == active.role
+    assert active.subject.profile["safe_contact"]["codeword"] not in json.dumps(body, ensure_ascii=False)
+    assert [c["side"] for c in body["check_ins"]] == ["employer", "employer"]
+    entry = LedgerEntry.objects.filter(kind="disclosure", recorded_by=hotel).get()
+    assert entry.body["purpose"] == "employment_placement"
+    assert entry.body["categories"] == ["contact", "employment", "identity"]
+    assert read("bakery").status_code == 404
 
 
 @pytest.mark.parametrize("today, meeting_due", [

@@ -3,7 +3,7 @@ provisions, and a property: on random histories applied through the real
 services, the engine agrees with a small reference model written here."""
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,6 +12,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from agencies.models import Agency
+from agencies.services import agency_create
 from consent_ledger.decisions import Recipient, decide, decide_category, has_any_basis
 from consent_ledger.models import Provision, ProvisionKind
 from consent_ledger.selectors import provisions_in_force, recipient_of
@@ -27,7 +29,7 @@ from consent_ledger.services import (
 )
 from hub.api.errors import Conflict, ValidationFailed
 
-from .factories import EVIDENCE, T0, TICK, Clock, subject_for, universe_create
+from .factories import EVIDENCE, T0, TICK, Clock, Universe, caller_for, subject_for, universe_create
 
 HOUR = timedelta(hours=1)
 STATUTORY_BASES = ("blue_card_procedure", "court_order", "legal_obligation", "vital_interest")
@@ -154,15 +156,50 @@ def test_has_any_basis_ignores_refusals_other_recipients_and_inactive_provisions
     assert has_any_basis([provision(ProvisionKind.LEGAL_BASIS, agencies=(), kinds=["police"])], POLICE, T0) is True
 
 
+# -- The employer allow-list (DESIGN.md 4.6) ---------------------------------------
+
+HOTEL = Recipient(agency_id="a-hotel", kind="employer")
+EVERY_CATEGORY = ("identity", "contact", "safe_contact", "health", "mental_health", "case_notes", "risk", "employment")
+
+
+@pytest.mark.parametrize("kind, basis", [
+    (ProvisionKind.CONSENT, None), (ProvisionKind.LEGAL_BASIS, "court_order"), (ProvisionKind.EMERGENCY, None),
+])
+def test_an_employer_gets_only_identity_contact_and_employment_for_a_placement_whatever_names_more(kind, basis):
+    everything = provision(kind, basis=basis, agencies=("a-hotel",), categories=EVERY_CATEGORY,
+                           purposes=["employment_placement", "referral"])
+
+    decision = decide([everything], HOTEL, EVERY_CATEGORY, "employment_placement", T0)
+
+    assert decision.permitted == ["contact", "employment", "identity"]
+    # The rule decides, not a provision: no entry is named for what it denies.
+    assert {decision.by_category[c].entry_id for c in decision.denied} == {None}
+
+
+def test_the_allow_list_binds_employers_under_employment_placement_only():
+    health = provision(agencies=("a-hotel",), kinds=("ops",), purposes=["employment_placement", "referral"])
+
+    assert decide_category([health], HOTEL, "health", "referral", T0).permitted is True
+    assert decide_category([health], MOPS, "health", "employment_placement", T0).permitted is True
+    assert decide_category([health], HOTEL, "health", "employment_placement", T0).permitted is False
+    assert has_any_basis([health], HOTEL, T0) is True  # for `referral`
+    only_placement = provision(agencies=("a-hotel",), categories=["health"], purposes=["employment_placement"])
+    assert has_any_basis([only_placement], HOTEL, T0) is False
+
+
 # -- The reference model -----------------------------------------------------------
-# Written from DESIGN.md 4.2 alone and sharing no code with consent_ledger.decisions:
-# a list of what was granted, refused, asserted and ended, and the precedence read
-# literally. Agencies and teams are indexes into the universe of factories.py.
+# Written from DESIGN.md 4.2 and 4.6 alone and sharing no code with
+# consent_ledger.decisions: a list of what was granted, refused, asserted and
+# ended, the precedence read literally, and the employer allow-list before it.
+# Agencies and teams are indexes into the universe of factories.py, with an
+# employer added (universe_with_employer).
 
 CATEGORIES = ("identity", "contact", "health")
-PURPOSES = ("referral", "statistics")
-KIND_OF = ("ops", "pcpr", "ngo", "police")  # the universe's agencies, in order
-TEAMS_OF = (frozenset(), frozenset({0}), frozenset({0, 1}), frozenset({1}))  # ZI = 0, GDP = 1
+PURPOSES = ("referral", "statistics", "employment_placement")
+KIND_OF = ("ops", "pcpr", "ngo", "police", "employer")  # the universe's agencies, in order
+TEAMS_OF = (frozenset(), frozenset({0}), frozenset({0, 1}), frozenset({1}), frozenset())  # ZI = 0, GDP = 1
+# DESIGN.md 4.6: what an employer may ever receive for a placement.
+EMPLOYER_MAY_RECEIVE = {"identity", "contact", "employment"}
 STATUTORY, REFUSAL, CONSENT = "statutory", "refusal", "consent"
 
 
@@ -202,6 +239,12 @@ def model_covering(grants, agency, category, purpose, at) -> list[Grant]:
     ]
 
 
+def barred_for_employer(agency: int, category: str, purpose: str) -> bool:
+    """DESIGN.md 4.6: an employer is never released anything but identity,
+    contact and employment for a placement, whatever was granted."""
+    return KIND_OF[agency] == "employer" and purpose == "employment_placement" and category not in EMPLOYER_MAY_RECEIVE
+
+
 def model_decision(covering: list[Grant]) -> tuple[bool, list[Grant]]:
     """(permitted, the covering grants of the layer that decided; empty for default deny)."""
     for layer, permitted in ((STATUTORY, True), (REFUSAL, False), (CONSENT, True)):
@@ -213,7 +256,10 @@ def model_decision(covering: list[Grant]) -> tuple[bool, list[Grant]]:
 
 def model_knows(grants, agency, at) -> bool:
     """The subject is visible when some category is permitted for some purpose."""
-    return any(model_decision(model_covering(grants, agency, c, p, at))[0] for c in CATEGORIES for p in PURPOSES)
+    return any(
+        model_decision(model_covering(grants, agency, c, p, at))[0]
+        for c in CATEGORIES for p in PURPOSES if not barred_for_employer(agency, c, p)
+    )
 
 
 # -- Random histories ----------------------------------------------------------------
@@ -253,8 +299,8 @@ def subset(values):
 
 
 recipient = st.one_of(
-    st.tuples(st.just("agency"), st.integers(0, 3)),
-    st.tuples(st.just("kind"), st.sampled_from(("ops", "pcpr", "ngo", "police", "shelter"))),
+    st.tuples(st.just("agency"), st.integers(0, 4)),
+    st.tuples(st.just("kind"), st.sampled_from(("ops", "pcpr", "ngo", "police", "shelter", "employer"))),
     st.tuples(st.just("team"), st.integers(0, 1)),
 )
 after = st.integers(0, 30)
@@ -276,7 +322,7 @@ def provide(kinds=KINDS):
 
 
 end = st.builds(End, target=st.integers(0, 20), after=after)
-emergency = st.builds(Emergency, recipient=st.integers(0, 3), categories=subset(CATEGORIES), after=after)
+emergency = st.builds(Emergency, recipient=st.integers(0, 4), categories=subset(CATEGORIES), after=after)
 any_step = st.one_of(provide(), provide(), provide(), end, end, emergency)  # weights 3 : 2 : 1
 # The person's own choices only, so that refusals and consents (and their
 # withdrawals and revocations) meet often, with no statutory basis to mask them.
@@ -401,6 +447,10 @@ class Run:
     def check_one(self, got, agency, category, purpose, at) -> None:
         where = (KIND_OF[agency], category, purpose, at)
         covering = model_covering(self.grants, agency, category, purpose, at)
+        if barred_for_employer(agency, category, purpose):
+            assert (got.permitted, got.basis, got.entry_id) == (False, None, None), where
+            self.seen.add("an employer barred " + ("over a grant" if covering else "with nothing granted"))
+            return
         permitted, deciding = model_decision(covering)
         assert got.permitted is permitted, where
         if not deciding:
@@ -415,9 +465,28 @@ class Run:
         assert got.basis == by_entry[got.entry_id].basis, where
 
 
+@dataclass
+class UniverseWithEmployer(Universe):
+    """The universe of factories.py and a hotel (kind employer), the fifth agency."""
+
+    employer: Agency | None = None
+
+    @property
+    def agencies(self) -> list[Agency]:
+        return [*super().agencies, self.employer]
+
+
+def universe_with_employer() -> UniverseWithEmployer:
+    base = universe_create()
+    employer = agency_create(name="Hotel Testowo", kind="employer")
+    members = {f.name: getattr(base, f.name) for f in fields(base)}
+    members["callers"] = {**base.callers, employer.id: caller_for(employer)}
+    return UniverseWithEmployer(**members, employer=employer)
+
+
 @pytest.fixture
 def universe(db):
-    return universe_create()
+    return universe_with_employer()
 
 
 @pytest.fixture

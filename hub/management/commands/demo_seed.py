@@ -8,10 +8,19 @@ the demo person under an open Blue Card procedure whose first two deadlines
 were met and whose third (the GDP's first meeting) falls due on the next
 working day; and her support plan with goals and actions for the MOPS, the
 school and the health centre. Everything goes through the services, as a
-client would."""
+client would.
 
+Employment placements (issue 9, DESIGN.md 4.6): the Wrocław CIS's agreements
+with the demo hotel and bakery, and three women the CIS registered, each of
+whom consented that her employer may receive her identity, contact and
+employment data for the placement: two placements finished (one hired under
+the ESF rule, one not) and one active with two months of check-ins. Dates are
+counted back from today, so the statistics are never empty."""
+
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -19,14 +28,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.callers import Caller
-from agencies.models import Agency, AgencyApplication, Team
+from agencies.models import Agency, AgencyApplication, Membership, Team
 from agencies.services import agency_create, client_create, user_create
 from agencies.teams import team_create, team_member_add
 from consent_ledger import services as ledger
 from consent_ledger.models import SubjectReference
 from referrals.blue_card import rules
+from referrals.blue_card.deadlines import add_months
 from referrals.blue_card.models import BlueCardDeadline, BlueCardProcedure
 from referrals.blue_card.services import blue_card_open, blue_card_step_record
+from referrals.placements import services as placements
+from referrals.placements.models import Placement
 from referrals.plans.models import Plan
 from referrals.plans.services import plan_action_add, plan_create, plan_goal_add, plan_review_add
 from referrals.working_days import POLAND, add_working_days, is_working_day, today_in_poland
@@ -96,6 +108,45 @@ PLAN_ACTIONS = [
     ("health", "health", "Konsultacja psychiatryczna i plan leczenia", "health", 10),
 ]
 
+# Employment placements (issue 9). The CIS's agreements, by employer slug: the
+# roles offered and the places, in force from a year ago to a year ahead.
+AGREEMENTS = {
+    "hotel": (["pokojowa", "pomoc kuchenna"], 2),
+    "bakery": (["pomoc piekarza", "sprzedawczyni"], 2),
+}
+PLACEMENT_CONSENT = ["identity", "contact", "employment"]
+PLACEMENT_PURPOSE = "employment_placement"
+PLACEMENT_HOURS = 30  # 0.75 of the Labour Code's 40-hour week
+# The outcome of each finished placement, and the side that records it. The
+# hire meets the ESF rule (at least 3 months, at least half-time).
+HIRED = ("employer", {"outcome": "hired", "contract_type": "employment_contract", "fte": Decimal("0.75"),
+                      "contract_months": Decimal(12)})
+NOT_HIRED = ("coordinator", {"outcome": "not_hired", "reason": "no_vacancy"})
+
+
+@dataclass(frozen=True)
+class DemoPlacement:
+    external_ref: str
+    given_name: str
+    family_name: str
+    birth_date: str
+    employer: str
+    role: str
+    months_ago: int  # starts on the first day of the month this many months back
+    outcome: tuple[str, dict] | None  # None: still active
+
+
+# Three months each (PLACEMENT_DEFAULT_MONTHS), all started in the past: the
+# two finished ones ended months ago, the active one began two months ago.
+DEMO_PLACEMENTS = [
+    DemoPlacement("CIS/DEMO/1", "Krystyna", "Wzorcowa", "1970-09-21", "hotel", "pokojowa", 7, HIRED),
+    DemoPlacement("CIS/DEMO/2", "Bożena", "Próbna", "1966-01-30", "bakery", "pomoc piekarza", 6, NOT_HIRED),
+    DemoPlacement("CIS/DEMO/3", "Teresa", "Pokazowa", "1972-06-08", "hotel", "pomoc kuchenna", 2, None),
+]
+# What the employer records for each month: (days worked, days absent, feedback 1-5).
+EMPLOYER_MONTHS = [(17, 3, 3), (19, 1, 4), (20, 0, 5)]
+WHO5_START, WHO5_END = [2, 2, 1, 3, 2], [3, 4, 3, 4, 3]
+
 
 @dataclass(frozen=True)
 class BlueCardTimeline:
@@ -147,6 +198,8 @@ class Command(BaseCommand):
             self._seed()
         if not Team.objects.filter(kind=Team.ZI, teryt=WROCLAW).exists():
             self._seed_team()
+        if not SubjectReference.objects.filter(external_ref=DEMO_PLACEMENTS[0].external_ref).exists():
+            self._seed_placements()
         self._print_usage()
 
     @transaction.atomic
@@ -217,22 +270,108 @@ class Command(BaseCommand):
             summary="Ocena wstępna: przemoc psychiczna i ekonomiczna w domu; pani Halina chce pomocy.",
         )
 
+    @transaction.atomic
+    def _seed_placements(self):
+        cis = _caller("cis")
+        today = today_in_poland()
+        agreements = {
+            slug: placements.agreement_create(
+                caller=cis, employer_id=_caller(slug).agency.id, valid_from=add_months(today, -12),
+                valid_until=add_months(today, 12), roles=roles, places=places,
+            )
+            for slug, (roles, places) in AGREEMENTS.items()
+        }
+        # cis.joanna is the CIS's support coordinator (PARTNERSHIP); the
+        # therapist is the mental-health clinic of the team part.
+        coordinator = Membership.objects.get(agency=cis.agency, role="coordinator", user__username="cis.joanna").user
+        therapist = _caller("health").agency
+        for demo in DEMO_PLACEMENTS:
+            self._seed_placement(cis, demo, agreements[demo.employer], coordinator, therapist, today)
+
+    def _seed_placement(self, cis: Caller, demo: DemoPlacement, agreement, coordinator, therapist, today: date):
+        """Register the woman, record her consent naming the employer, and take
+        her placement through the lifecycle as both sides would."""
+        employer = _caller(demo.employer)
+        subject = ledger.subject_create(caller=cis, external_ref=demo.external_ref, profile={
+            "person": {"given_name": demo.given_name, "family_name": demo.family_name, "birth_date": demo.birth_date},
+            "contact": {"phone": f"+48 500 000 10{demo.external_ref[-1]}"},
+            # Never shown to the employer (the allow-list in the decision engine).
+            "safe_contact": {"channel": "sms", "codeword": "bratki", "do_not_contact_via": ["home_visit"]},
+            "languages": ["pl"], "gender": "female",
+        })
+        ledger.consent_grant(
+            caller=cis, subject_id=subject.id, form="written", grantor="subject", evidence_sha256="0" * 64,
+            terms=ledger.Terms(categories=PLACEMENT_CONSENT, purposes=[PLACEMENT_PURPOSE],
+                               agencies=[str(employer.agency.id)]),
+        )
+        start = add_months(today.replace(day=1), -demo.months_ago)
+        placement = placements.placement_create(
+            caller=cis, subject_id=subject.id, employer_id=employer.agency.id, agreement_id=agreement.id,
+            coordinator_id=coordinator.id, therapist_agency_id=therapist.id, role=demo.role,
+            hours_per_week=PLACEMENT_HOURS, start_on=start,
+        )
+        placements.placement_transition(caller=employer, placement_id=placement.id, to="confirmed")
+        placements.placement_transition(caller=cis, placement_id=placement.id, to="active")
+        # The months that have ended (all three of a finished placement).
+        months = [m for m in (add_months(start, n) for n in range(3)) if add_months(m, 1) <= today]
+        self._seed_check_ins(cis, employer, placement, months, finished=demo.outcome is not None)
+        if demo.outcome is not None:
+            self._seed_outcome(cis, employer, placement, demo.outcome)
+
+    def _seed_check_ins(self, cis: Caller, employer: Caller, placement: Placement, months: list[date], finished):
+        """The employer's check-in for each month that has ended; the
+        coordinator's WHO-5 at the start (and at the end), her notes between."""
+        for month, (worked, absent, feedback) in zip(months, EMPLOYER_MONTHS):
+            placements.placement_check_in_add(
+                caller=employer, placement_id=placement.id, month=f"{month:%Y-%m}", days_worked=worked,
+                days_absent=absent, employer_feedback=feedback,
+            )
+        placements.placement_check_in_add(
+            caller=cis, placement_id=placement.id, month=f"{months[0]:%Y-%m}", who5=WHO5_START, timepoint="start",
+            coordinator_notes="Rozmowa wstępna: obawy przed powrotem do pracy, terapeutka raz w tygodniu.",
+        )
+        if finished:
+            placements.placement_check_in_add(
+                caller=cis, placement_id=placement.id, month=f"{months[-1]:%Y-%m}", who5=WHO5_END, timepoint="end",
+                coordinator_notes="Podsumowanie: wyraźna poprawa samopoczucia i pewności siebie.",
+            )
+        else:
+            placements.placement_check_in_add(
+                caller=cis, placement_id=placement.id, month=f"{months[-1]:%Y-%m}",
+                coordinator_notes="Dobrze odnajduje się w zespole; zmęczenie po zmianach porannych.",
+            )
+
+    def _seed_outcome(self, cis: Caller, employer: Caller, placement: Placement, outcome):
+        """Complete the placement on its planned last day and record the
+        outcome; for a hire, the follow-up PLACEMENT_FOLLOW_UP_DAYS later."""
+        placements.placement_transition(caller=cis, placement_id=placement.id, to="completed",
+                                        ended_on=placement.planned_end_on)
+        side, terms = outcome
+        placements.placement_outcome_record(caller=employer if side == "employer" else cis,
+                                            placement_id=placement.id, **terms)
+        if terms["outcome"] == "hired":
+            followed_up_on = placement.planned_end_on + timedelta(days=settings.PLACEMENT_FOLLOW_UP_DAYS)
+            placements.placement_follow_up_record(caller=cis, placement_id=placement.id, still_employed=True,
+                                                  followed_up_on=followed_up_on)
+
     def _print_usage(self):
         subject_id = _demo_subject_id()
         slugs = [entry[0] for entry in (*PARTNERSHIP, *TEAM_AGENCIES)]
         users = ", ".join(u for *_, people in (*PARTNERSHIP, *TEAM_AGENCIES) for u, _ in people)
+        base = f"http://127.0.0.1:{os.environ.get('DEMO_PORT', '8000')}"  # `make demo PORT=...` passes it
         self.stdout.write(
             "\nDemo partnership ready (Wrocław).\n"
-            "  Open:        http://127.0.0.1:8000/   (API docs: http://127.0.0.1:8000/api/docs/)\n"
+            f"  Open:        {base}/   (API docs: {base}/api/docs/)\n"
             f"  Log in as:   mops.kasia / {DEMO_PASSWORD}   (every demo user has this password: {users})\n"
             "  API clients: client_id demo-<slug>, client_secret demo-secret-<slug>, "
             f"slugs: {', '.join(slugs)}\n"
             "  Token:       curl -s -d grant_type=client_credentials -u demo-mops:demo-secret-mops "
-            "http://127.0.0.1:8000/o/token/\n"
+            f"{base}/o/token/\n"
             f"  A person:    /api/v1/subjects/{subject_id}?purpose=referral  (MOPS sees all of it; with the "
             "shelter's token only what she consented to; an agency outside her consent and her Blue Card team "
             "gets 404)\n"
             + self._team_usage(subject_id)
+            + self._placements_usage()
         )
 
     def _team_usage(self, subject_id) -> str:
@@ -252,6 +391,19 @@ class Command(BaseCommand):
             f"  Blue Card:   /api/v1/blue-cards/{procedure.id}  (NK-A to the chair and GDP formed in time{when})\n"
             f"  Plan:        /api/v1/plans/{plan.id}?purpose=team_plan  (actions for mops, school and health; with "
             "demo-school's token the team's view: the employment goal withheld)\n"
+        )
+
+    def _placements_usage(self) -> str:
+        active = Placement.objects.filter(
+            subject__references__external_ref=DEMO_PLACEMENTS[-1].external_ref, status="active"
+        ).select_related("employer").first()
+        if active is None:
+            return ""
+        return (
+            "  Placements:  /api/v1/placements/stats  (with demo-cis's token: the CIS's placements at the hotel "
+            'and the bakery, 2 finished (1 hired), 1 active; counts under 5 show as "<5")\n'
+            f"  Employer:    /api/v1/placements/{active.id}?purpose=employment_placement  (with demo-hotel's "
+            f"token, the employer {active.employer.name}: only identity, contact and employment)\n"
         )
 
 
