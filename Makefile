@@ -14,11 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-# Embedded SQLite, eager tasks, demo data; serves on 127.0.0.1:8000.
+# Embedded SQLite, eager tasks, demo data; serves on 127.0.0.1:$(PORT)
+# (`make demo PORT=8001` when 8000 is taken).
+PORT ?= 8000
 demo: venv
 	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --noinput
-	DJANGO_DEBUG=true $(BIN)/python manage.py demo_seed
-	DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DJANGO_DEBUG=true DEMO_PORT=$(PORT) $(BIN)/python manage.py demo_seed
+	DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # The whole suite; DATABASE_URL selects SQLite (default) or PostgreSQL.
 test: venv

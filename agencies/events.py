@@ -8,8 +8,12 @@ cursor follows the order in which events were seen committed, so a reader
 that pages with `after` never skips an event that committed late.
 """
 
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -79,8 +83,53 @@ def outbox_relay(*, batch_size: int | None = None) -> int | None:
 def _enqueue(delivery_ids) -> None:
     from .tasks import webhook_deliver_task
 
+    if _deliver_in_background():
+        _background_pool().submit(_deliver_here, [str(d) for d in delivery_ids])
+        return
     for delivery_id in delivery_ids:
         webhook_deliver_task.delay(str(delivery_id))
+
+
+# --- The demo: deliveries after the response ------------------------------------------
+# With a broker, `delay` hands each delivery to a Celery worker. Without one (the
+# demo) tasks run eagerly, in the caller's request: a slow receiver would hold
+# another agency's request for up to WEBHOOK_TIMEOUT_SECONDS per attempt (PITFALLS:
+# eager tasks). In DEBUG with eager tasks a small local pool delivers instead, after
+# the relay committed, while the request has already answered. The suite (DEBUG off)
+# keeps eager delivery, so tests see deliveries when the request returns.
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+logger = logging.getLogger(__name__)
+
+
+def _deliver_in_background() -> bool:
+    return settings.CELERY_TASK_ALWAYS_EAGER and settings.DEBUG
+
+
+def _background_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=settings.WEBHOOK_DELIVERY_THREADS, thread_name_prefix="webhook")
+        return _pool
+
+
+def _deliver_here(delivery_ids: list[str]) -> None:
+    """Run in a pool thread: each delivery as its (eager) task would, then
+    give the thread's database connection back."""
+    from .tasks import webhook_deliver_task
+
+    try:
+        for delivery_id in delivery_ids:
+            try:
+                webhook_deliver_task.delay(delivery_id)
+            except Exception as exc:  # noqa: BLE001 - one failed delivery must not stop the others
+                # By type only: a message may quote the receiver's answer. The
+                # delivery stays pending; `manage.py tick` (or the beat) retries it.
+                logger.error("Webhook delivery %s failed in the demo's delivery thread (%s)", delivery_id, type(exc).__name__)
+    finally:
+        connections.close_all()
 
 
 def outbox_relay_all() -> int:
@@ -99,6 +148,13 @@ def outbox_relay_all() -> int:
         relayed += batch
         if not batch and not OutboxEvent.objects.filter(relayed_at__isnull=True).exists():
             return relayed
+
+
+def event_feed_end() -> int:
+    """The last feed position given to any event (0 before the first): no
+    cursor beyond it can have been read from the feed."""
+    state = FeedState.objects.filter(pk=1).first()
+    return state.position if state else 0
 
 
 def event_feed_for_agency(agency: Agency, *, after: int = 0) -> QuerySet[OutboxEvent]:

@@ -83,7 +83,7 @@ def webhook_endpoint_create(*, caller: Caller, url: str, event_types: list[str])
         errors.append({"pointer": "/url", "detail": refusal})
     for index, event_type in enumerate(event_types):
         if event_type not in settings.EVENT_TYPES:
-            errors.append({"pointer": f"/events/{index}", "detail": f"Unknown event type {event_type!r}."})
+            errors.append({"pointer": f"/events/{index}", "detail": f"Unknown event type {event_type!r}. One of: {', '.join(settings.EVENT_TYPES)}."})
     if errors:
         raise ValidationFailed("The webhook endpoint cannot be registered.", code=URL_REFUSED if refusal else UNKNOWN_EVENT_TYPE, errors=errors)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()

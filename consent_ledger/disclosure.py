@@ -34,10 +34,12 @@ class Disclosed:
 
 def require_purpose(purpose: str | None) -> str:
     if purpose not in codes(PURPOSES):
+        allowed = ", ".join(codes(PURPOSES))
+        what = "Missing purpose." if purpose is None else f"Unknown purpose {purpose!r}."
         raise ValidationFailed(
-            f"Say why you need the data: purpose must be one of {', '.join(codes(PURPOSES))}.",
+            f"Say why you need the data: purpose must be one of {allowed}.",
             code=UNKNOWN_PURPOSE,
-            errors=[{"parameter": "purpose", "detail": f"Unknown or missing purpose {purpose!r}."}],
+            errors=[{"parameter": "purpose", "detail": f"{what} One of: {allowed}."}],
         )
     return purpose
 

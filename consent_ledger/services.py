@@ -61,7 +61,7 @@ def _check_codes(values, allowed, pointer, errors) -> None:
         errors.append({"pointer": pointer, "detail": "Give at least one."})
     for index, value in enumerate(values):
         if value not in allowed:
-            errors.append({"pointer": f"{pointer}/{index}", "detail": f"Unknown code {value!r}."})
+            errors.append({"pointer": f"{pointer}/{index}", "detail": f"Unknown code {value!r}. One of: {', '.join(allowed)}."})
 
 
 def _check_ids(values, model, pointer, errors) -> None:
@@ -89,7 +89,10 @@ def _validated(terms: Terms, now: datetime, *, pointer_prefix: str = "") -> Term
         errors.append({"pointer": "/recipients", "detail": "Name at least one agency, agency kind or team."})
     for index, kind in enumerate(terms.agency_kinds):
         if kind not in codes(AGENCY_KINDS):
-            errors.append({"pointer": f"/recipients/agency_kinds/{index}", "detail": f"Unknown agency kind {kind!r}."})
+            errors.append({
+                "pointer": f"/recipients/agency_kinds/{index}",
+                "detail": f"Unknown agency kind {kind!r}. One of: {', '.join(codes(AGENCY_KINDS))}.",
+            })
     _check_ids(terms.agencies, Agency, "/recipients/agencies", errors)
     _check_ids(terms.teams, Team, "/recipients/teams", errors)
     valid_from = terms.valid_from or now

@@ -99,7 +99,8 @@ def emergency_review_submit(request, review_id):
     except ApplicationError as exc:
         if exc.status == 404:
             raise Http404
-        return render(request, "consent_ledger/emergency_reviews.html", {"rows": [], "error": exc.detail}, status=exc.status)
+        context = {"rows": [], "error": exc.detail, "error_items": [{"href": "", "text": exc.detail}]}
+        return render(request, "consent_ledger/emergency_reviews.html", context, status=exc.status)
     return redirect("emergency-reviews")
 
 

@@ -7,3 +7,4 @@ class HubConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .web import sessions  # noqa: F401  (records staff sessions at login)

@@ -197,7 +197,7 @@ class SchemaRegistry:
             return [limit_problem]
         problems: set[tuple[tuple, ValidationProblem]] = set()
         for error in entry.validator.iter_errors(instance):
-            for path, detail in _describe(error):
+            for path, detail in _describe(error, entry.validator):
                 problems.add((_sort_key(path), ValidationProblem(json_pointer(path), detail, _code(error))))
         return [problem for _, problem in sorted(problems)]
 
@@ -369,9 +369,11 @@ def _sort_key(path: tuple) -> tuple:
     return tuple((0, token, "") if isinstance(token, int) else (1, 0, token) for token in path)
 
 
-def _describe(error: ValidationError) -> list[tuple[tuple, str]]:
+def _describe(error: ValidationError, validator=None) -> list[tuple[tuple, str]]:
     """(instance path, detail) pairs for one jsonschema error. jsonschema's own
-    messages repeat the instance (a PESEL, a name); ours never do."""
+    messages repeat the instance (a PESEL, a name); ours never do. A member
+    that is not allowed is reported at its own pointer, named, with the
+    members that are (issue 16: a typo is then one glance to fix)."""
     path = tuple(error.absolute_path)
     keyword, expected, instance = error.validator, error.validator_value, error.instance
     if keyword == "required" and isinstance(instance, dict):
@@ -387,9 +389,37 @@ def _describe(error: ValidationError) -> list[tuple[tuple, str]]:
         patterns = error.schema.get("patternProperties", {})
         extras = [k for k in instance if k not in declared and not any(re.search(p, k) for p in patterns)]
         if extras:
-            return [((*path, name), "is not allowed here") for name in extras]
+            return [((*path, name), _unknown_member(name, [*declared, *patterns])) for name in extras]
         return [(path, "has members that are not allowed")]
+    if keyword == "unevaluatedProperties" and expected is False and isinstance(instance, dict) and validator:
+        declared = _declared_members(validator._resolver, error.schema)
+        extras = [k for k in instance if k not in declared]
+        if declared and extras:
+            return [((*path, name), _unknown_member(name, sorted(declared))) for name in extras]
     return [(path, _detail(keyword, expected, instance))]
+
+
+def _unknown_member(name: str, allowed) -> str:
+    return f"is not allowed here: unknown member {name!r}. Allowed: {', '.join(allowed)}"
+
+
+def _declared_members(resolver, schema: object, depth: int = 0) -> set[str]:
+    """The member names `schema` declares, through allOf/anyOf/oneOf and
+    $ref (a referral payload extends referral-base's common part). Empty if
+    a reference cannot be followed: the caller then says less, not wrong."""
+    if not isinstance(schema, dict) or depth > 8:
+        return set()
+    names = set(schema.get("properties", {}))
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        for subschema in schema.get(keyword, []):
+            names |= _declared_members(resolver, subschema, depth + 1)
+    if isinstance(schema.get("$ref"), str):
+        try:
+            resolved = resolver.lookup(schema["$ref"])
+        except Exception:  # noqa: BLE001 - an unresolvable $ref only shortens the message
+            return set()
+        names |= _declared_members(resolved.resolver, resolved.contents, depth + 1)
+    return names
 
 
 def _count(number: object, noun: str) -> str:

@@ -6,6 +6,20 @@ from ..callers import Caller
 from ..models import Membership
 
 
+_UNKNOWN_TOKEN = _(
+    "The access token is not known: it was mistyped, revoked, or not issued by this hub. "
+    "Get a new one at /o/token/."
+)
+# DOT's error descriptions (oauth2_provider.oauth2_validators) -> what to do.
+_TOKEN_REFUSED = {
+    "The access token has expired.": _("The access token has expired: get a new one at /o/token/."),
+    "The access token is invalid.": _UNKNOWN_TOKEN,
+    "The access token is not valid for this resource.": _(
+        "The access token was issued for another resource (RFC 8707): get one without `resource` at /o/token/."
+    ),
+}
+
+
 class AgencyTokenAuthentication(OAuth2Authentication):
     """Bearer tokens only; each resolves to a `Caller` at `request.caller`.
 
@@ -18,6 +32,12 @@ class AgencyTokenAuthentication(OAuth2Authentication):
     def authenticate(self, request):
         result = super().authenticate(request)
         if result is None:
+            # A token was sent and refused: say why, as WWW-Authenticate does
+            # (RFC 6750 §3.1), instead of "no credentials". No token at all
+            # stays None, so DRF answers NotAuthenticated.
+            description = getattr(request, "oauth2_error", {}).get("error_description")
+            if getattr(request, "oauth2_error", {}).get("error"):
+                raise exceptions.AuthenticationFailed(_TOKEN_REFUSED.get(str(description), _UNKNOWN_TOKEN))
             return None
         user, token = result
         application = token.application

@@ -8,35 +8,35 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hub.api.errors import ValidationFailed
 from hub.api.idempotency import IdempotentCreateMixin
 from hub.api.pagination import CursorPagination
-from hub.api.serializers import InputSerializer
+from hub.api.params import choice_param
+from hub.api.schema import location_header
+from hub.api.serializers import CodeField, InputSerializer
 
 from ..models import Team, TeamMembership, TeamMembershipChange
 from ..selectors import team_active_memberships, team_get_for_member, team_summaries_for_agency
 from ..teams import team_create, team_member_add, team_member_remove
 
 
-# Outputs name their codes in help texts, not as enums: a choice set shared by
-# several components under a common name ("kind", "role") would make
-# drf-spectacular warn about enum-name collisions with other apps' fields.
+# Codes are enums named by settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]
+# (TeamKindEnum, TeamRoleEnum), so they do not collide with other apps' "kind", "role".
 class TeamOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
-    kind = serializers.CharField(help_text="zi or gdp")
+    kind = CodeField(Team.KINDS, help_text="zi or gdp")
     parent = serializers.UUIDField(source="parent_id", allow_null=True, help_text="a GDP's ZI")
-    teryt = serializers.CharField()
+    teryt = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
 
 
 class TeamSummaryOutput(TeamOutput):
-    role = serializers.CharField(source="caller_role", help_text="the caller's role: chair or member")
+    role = CodeField(TeamMembership.ROLES, source="caller_role", help_text="the caller's role")
 
 
 class TeamMemberOutput(serializers.Serializer):
     agency = serializers.UUIDField(source="agency_id")
-    role = serializers.CharField(help_text="chair or member")
+    role = CodeField(TeamMembership.ROLES)
     confidentiality_declaration_at = serializers.DateTimeField(allow_null=True)
     joined_at = serializers.DateTimeField()
 
@@ -63,7 +63,7 @@ class TeamListCreateApi(IdempotentCreateMixin, ListAPIView):
 
     class TeamCreateInput(InputSerializer):
         name = serializers.CharField(max_length=255)
-        kind = serializers.ChoiceField(choices=Team.KINDS)
+        kind = CodeField(Team.KINDS)
         parent = serializers.UUIDField(required=False, allow_null=True, default=None)
         teryt = serializers.CharField(max_length=7, required=False, allow_blank=True, default="")
         confidentiality_declaration_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -73,12 +73,10 @@ class TeamListCreateApi(IdempotentCreateMixin, ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        kind = self.request.query_params.get("kind")
-        if kind is not None and kind not in Team.KINDS:
-            raise ValidationFailed(f"Unknown team kind {kind!r}.", errors=[{"parameter": "kind", "detail": "zi or gdp"}])
+        kind = choice_param(self.request.query_params, "kind", Team.KINDS)
         return team_summaries_for_agency(self.request.caller.agency, kind=kind)
 
-    @extend_schema(request=TeamCreateInput, responses={201: TeamDetailOutput})
+    @extend_schema(request=TeamCreateInput, responses={201: TeamDetailOutput}, parameters=[location_header(201)])
     def post(self, request):
         data = self.TeamCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -101,7 +99,7 @@ class TeamDetailApi(APIView):
 
 
 class TeamMemberChangedOutput(TeamMemberOutput):
-    changes = serializers.ListField(child=serializers.CharField(), help_text="added, declaration_recorded, role_changed")
+    changes = serializers.ListField(child=CodeField(TeamMembershipChange.CHANGES), help_text="What this request changed.")
 
 
 class TeamMemberCreateApi(IdempotentCreateMixin, APIView):
@@ -113,7 +111,7 @@ class TeamMemberCreateApi(IdempotentCreateMixin, APIView):
 
     class TeamMemberInput(InputSerializer):
         agency = serializers.UUIDField()
-        role = serializers.ChoiceField(choices=TeamMembership.ROLES, required=False, default=TeamMembership.MEMBER)
+        role = CodeField(TeamMembership.ROLES, required=False, default=TeamMembership.MEMBER)
         confidentiality_declaration_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
     @extend_schema(request=TeamMemberInput, responses={201: TeamMemberChangedOutput, 200: TeamMemberChangedOutput})

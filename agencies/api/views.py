@@ -4,9 +4,10 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hub.api.errors import ValidationFailed
 from hub.api.pagination import CursorPagination
-from schemas.vocabularies import AGENCY_KINDS, codes
+from hub.api.params import choice_param
+from hub.api.serializers import CodeField
+from schemas.vocabularies import AGENCY_KINDS, SECTORS, codes
 
 from ..selectors import agency_list
 
@@ -14,9 +15,9 @@ from ..selectors import agency_list
 class AgencyOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
-    kind = serializers.CharField()
-    sector = serializers.CharField()
-    teryt = serializers.CharField()
+    kind = CodeField(codes(AGENCY_KINDS))
+    sector = CodeField(codes(SECTORS))
+    teryt = serializers.CharField(allow_blank=True, help_text="The gmina's TERYT code, if any.")
 
 
 class AgencyPagination(CursorPagination):
@@ -35,13 +36,7 @@ class AgencyListApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        kind = self.request.query_params.get("kind")
-        if kind is not None and kind not in codes(AGENCY_KINDS):
-            raise ValidationFailed(
-                f"Unknown agency kind {kind!r}.",
-                errors=[{"parameter": "kind", "detail": "One of: " + ", ".join(codes(AGENCY_KINDS))}],
-            )
-        return agency_list(kind=kind)
+        return agency_list(kind=choice_param(self.request.query_params, "kind", codes(AGENCY_KINDS)))
 
 
 class AgencyMeApi(APIView):

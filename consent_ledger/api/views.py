@@ -12,8 +12,9 @@ from agencies.models import Agency
 from hub.api.errors import NotFoundError, ValidationFailed
 from hub.api.idempotency import IdempotentCreateMixin
 from hub.api.pagination import CursorPagination
-from hub.api.serializers import InputSerializer
-from schemas.vocabularies import DATA_CATEGORIES, codes
+from hub.api.params import choice_param
+from hub.api.serializers import CodeField, InputSerializer, ServiceCheckedCodeField
+from schemas.vocabularies import DATA_CATEGORIES, LEGAL_BASES, PURPOSES, codes
 
 from .. import services
 from ..decisions import decide
@@ -33,6 +34,7 @@ from ..models import Checkpoint, RevocationNotice
 from ..notices import notice_acknowledge
 from ..sequencer import signing_key
 from .serializers import (
+    CATEGORIES,
     LedgerEntryRefOutput,
     LegalBasisInput,
     ProvisionInput,
@@ -54,6 +56,51 @@ def _parsed(serializer_class, request):
 class CreatedOutput(serializers.Serializer):
     id = serializers.UUIDField()
     ledger_entry = LedgerEntryRefOutput()
+
+
+class ReceiptControllerOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class ReceiptServiceOutput(serializers.Serializer):
+    purpose = CodeField(codes(PURPOSES))
+    pii_categories = serializers.ListField(child=CodeField(CATEGORIES))
+
+
+class ReceiptRecipientsOutput(serializers.Serializer):
+    agencies = serializers.ListField(child=serializers.UUIDField())
+    agency_kinds = serializers.ListField(child=serializers.CharField())
+    teams = serializers.ListField(child=serializers.UUIDField())
+
+
+class ConsentReceiptOutput(serializers.Serializer):
+    """A consent receipt after the Kantara Initiative Consent Receipt v1.1 and
+    ISO/IEC TS 27560: what the person agreed to, to give her (or keep in her
+    file). The person is her pseudonymous id, never a name."""
+
+    version = serializers.CharField(help_text="KI-CR-v1.1.0")
+    receipt_id = serializers.UUIDField()
+    consent_timestamp = serializers.DateTimeField()
+    collection_method = serializers.CharField(help_text="The consent's form.")
+    grantor = serializers.CharField()
+    pii_principal_id = serializers.UUIDField(help_text="The subject's id.")
+    controller = ReceiptControllerOutput()
+    services = ReceiptServiceOutput(many=True)
+    recipients = ReceiptRecipientsOutput()
+    valid_from = serializers.DateTimeField()
+    valid_until = serializers.DateTimeField(allow_null=True)
+    revocable = serializers.BooleanField()
+    evidence_sha256 = serializers.CharField(allow_blank=True)
+    ledger_entry = LedgerEntryRefOutput()
+
+
+class ConsentCreatedOutput(CreatedOutput):
+    receipt = ConsentReceiptOutput()
+
+
+class EmergencyCreatedOutput(CreatedOutput):
+    valid_until = serializers.DateTimeField()
 
 
 # --- Subjects -------------------------------------------------------------------
@@ -79,8 +126,8 @@ class SubjectCreateApi(IdempotentCreateMixin, APIView):
 
 class SubjectDisclosedOutput(serializers.Serializer):
     id = serializers.UUIDField()
-    profile = serializers.DictField()
-    withheld_categories = serializers.ListField(child=serializers.CharField())
+    profile = serializers.DictField(help_text="The profile (schemas/subject) pruned to what you may receive.")
+    withheld_categories = serializers.ListField(child=CodeField(CATEGORIES))
 
 
 class SubjectDetailApi(APIView):
@@ -90,7 +137,10 @@ class SubjectDetailApi(APIView):
     required_scopes = ["subjects:read"]
 
     @extend_schema(
-        parameters=[OpenApiParameter("purpose", str, required=False, description="Required unless you own the subject.")],
+        parameters=[OpenApiParameter(
+            "purpose", str, required=False, enum=list(codes(PURPOSES)),
+            description="Why you need the data. Required unless you own the subject (then case_coordination).",
+        )],
         responses=SubjectDisclosedOutput,
     )
     def get(self, request, subject_id):
@@ -130,7 +180,7 @@ class ConsentCreateApi(IdempotentCreateMixin, APIView):
 
     required_scopes = ["consents:write"]
 
-    @extend_schema(request=ProvisionInput, responses={201: CreatedOutput})
+    @extend_schema(request=ProvisionInput, responses={201: ConsentCreatedOutput})
     def post(self, request, subject_id):
         provision = _record_provision(services.consent_grant, request, subject_id)
         return _created(provision, receipt=consent_receipt(provision, controller=request.caller.agency))
@@ -168,10 +218,10 @@ class EmergencyDisclosureCreateApi(IdempotentCreateMixin, APIView):
 
     class EmergencyDisclosureInput(InputSerializer):
         recipient = serializers.UUIDField()
-        categories = serializers.ListField(child=serializers.CharField(max_length=32), max_length=50)
+        categories = serializers.ListField(child=ServiceCheckedCodeField(CATEGORIES), max_length=50)
         justification = serializers.CharField(max_length=4000, allow_blank=True)
 
-    @extend_schema(request=EmergencyDisclosureInput, responses={201: CreatedOutput})
+    @extend_schema(request=EmergencyDisclosureInput, responses={201: EmergencyCreatedOutput})
     def post(self, request, subject_id):
         data = _parsed(self.EmergencyDisclosureInput, request).validated_data
         provision = services.emergency_disclosure_record(
@@ -182,7 +232,8 @@ class EmergencyDisclosureCreateApi(IdempotentCreateMixin, APIView):
 
 
 class _EndApi(APIView):
-    """POST {reason}: end a provision through `end(caller, provision_id, reason)`."""
+    # Not an operation: each subclass says what it ends, in its own docstring
+    # (hub.api.schema publishes only a view's own docstring).
 
     required_scopes = ["consents:write"]
 
@@ -201,13 +252,22 @@ class ConsentRevokeApi(_EndApi):
 
 
 class RefusalWithdrawApi(_EndApi):
+    """Withdraw a refusal: its categories may be released again on another basis."""
+
     def end(self, caller, provision_id, reason):
         return services.refusal_withdraw(caller=caller, refusal_id=provision_id, reason=reason)
 
 
 class LegalBasisEndApi(_EndApi):
+    """End a statutory basis (the procedure or order ended)."""
+
     def end(self, caller, provision_id, reason):
         return services.legal_basis_end(caller=caller, legal_basis_id=provision_id, reason=reason)
+
+
+class ConsentStateOutput(serializers.Serializer):
+    subject = serializers.UUIDField()
+    provisions = ProvisionOutput(many=True, help_text="Consents, refusals and bases in force now, oldest first.")
 
 
 class ConsentStateApi(APIView):
@@ -215,7 +275,7 @@ class ConsentStateApi(APIView):
 
     required_scopes = ["consents:read"]
 
-    @extend_schema(responses=ProvisionOutput(many=True))
+    @extend_schema(operation_id="subjects_consent_state_retrieve", responses=ConsentStateOutput)
     def get(self, request, subject_id):
         subject = subject_get_owned(subject_id, request.caller)
         now = timezone.now()
@@ -236,13 +296,17 @@ class DisclosureDecisionApi(APIView):
     class DisclosureDecisionInput(InputSerializer):
         subject = serializers.UUIDField()
         recipient = serializers.UUIDField()
-        categories = serializers.ListField(child=serializers.CharField(max_length=32), min_length=1, max_length=50)
-        purpose = serializers.CharField(max_length=32)
+        categories = serializers.ListField(child=ServiceCheckedCodeField(CATEGORIES), min_length=1, max_length=50)
+        purpose = ServiceCheckedCodeField(codes(PURPOSES))
 
     @extend_schema(request=DisclosureDecisionInput, responses=inline_serializer("DisclosureDecision", {
-        "permitted": serializers.ListField(child=serializers.CharField()),
-        "denied": serializers.ListField(child=serializers.CharField()),
-        "bases": serializers.ListField(child=serializers.DictField()),
+        "permitted": serializers.ListField(child=CodeField(CATEGORIES)),
+        "denied": serializers.ListField(child=CodeField(CATEGORIES)),
+        "bases": inline_serializer("DisclosureDecisionBasis", {
+            "category": CodeField(CATEGORIES),
+            "basis": CodeField(codes(LEGAL_BASES)),
+            "entry": serializers.UUIDField(help_text="The ledger entry that records the basis."),
+        }, many=True),
     }))
     def post(self, request):
         data = _parsed(self.DisclosureDecisionInput, request).validated_data
@@ -275,10 +339,10 @@ class DisclosureAccountingOutput(serializers.Serializer):
     at = serializers.DateTimeField(source="recorded_at")
     recipient = serializers.CharField(source="body.recipient")
     actor = serializers.CharField()
-    categories = serializers.ListField(source="body.categories")
-    withheld_categories = serializers.ListField(source="body.withheld_categories")
-    purpose = serializers.CharField(source="body.purpose")
-    bases = serializers.ListField(source="body.bases")
+    categories = serializers.ListField(source="body.categories", child=CodeField(CATEGORIES))
+    withheld_categories = serializers.ListField(source="body.withheld_categories", child=CodeField(CATEGORIES))
+    purpose = CodeField(codes(PURPOSES), source="body.purpose")
+    bases = serializers.ListField(source="body.bases", child=serializers.DictField())
     request_id = serializers.CharField(source="body.request_id")
     ledger_entry = serializers.UUIDField(source="id")
 
@@ -385,10 +449,17 @@ def _int_param(request, name: str, *, required: bool = True) -> int | None:
 class NoticeOutput(serializers.Serializer):
     id = serializers.UUIDField()
     subject = serializers.UUIDField(source="subject_id")
-    categories = serializers.ListField(child=serializers.CharField())
+    categories = serializers.ListField(child=CodeField(CATEGORIES))
     recorded_by = serializers.UUIDField(source="recorded_by_id")
     created_at = serializers.DateTimeField()
     acknowledged_at = serializers.DateTimeField(allow_null=True)
+
+
+NOTICE_STATES = ("open", "all")
+
+
+class NoticeListOutput(serializers.Serializer):
+    results = NoticeOutput(many=True, help_text="Newest first, at most 500.")
 
 
 class NoticeListApi(APIView):
@@ -396,18 +467,24 @@ class NoticeListApi(APIView):
 
     required_scopes = ["events:read"]
 
-    @extend_schema(parameters=[OpenApiParameter("state", str, enum=["open", "all"])], responses=NoticeOutput(many=True))
+    @extend_schema(
+        operation_id="notices_list",
+        parameters=[OpenApiParameter("state", str, enum=list(NOTICE_STATES), description="Default open.")],
+        responses=NoticeListOutput,
+    )
     def get(self, request):
         notices = RevocationNotice.objects.filter(agency=request.caller.agency).order_by("-created_at")
-        if request.query_params.get("state", "open") == "open":
+        if (choice_param(request.query_params, "state", NOTICE_STATES) or "open") == "open":
             notices = notices.filter(acknowledged_at__isnull=True)
         return Response({"results": NoticeOutput(notices[:500], many=True).data})
 
 
 class NoticeAckApi(APIView):
-    """Acknowledge a revocation notice: the agency has stopped using the data."""
+    """Acknowledge a revocation notice: the agency has stopped using the data.
+    A write about consent, so it needs `consents:write` (reading notices needs
+    `events:read`)."""
 
-    required_scopes = ["events:read"]
+    required_scopes = ["consents:write"]
 
     @extend_schema(request=None, responses=NoticeOutput)
     def post(self, request, notice_id):

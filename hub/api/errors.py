@@ -227,6 +227,10 @@ def _drf_problem(exc: exceptions.APIException, request) -> tuple[dict, dict]:
         detail = "; ".join(f"{e['pointer'] or '/'}: {e['detail']}" for e in errors)
         return problem(422, code, detail, errors=errors, request=request), headers
     detail = exc.detail
+    if isinstance(exc, exceptions.NotAuthenticated):
+        # Only when no token was sent at all: a refused token is an
+        # AuthenticationFailed saying why (agencies.api.authentication).
+        detail = _("No access token: send Authorization: Bearer <token>; get one at /o/token/ (client credentials).")
     extra = {}
     if isinstance(detail, dict):  # e.g. DOT's {"detail", "required_scopes"}
         extra = {k: v for k, v in detail.items() if k != "detail"}

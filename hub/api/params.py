@@ -1,7 +1,7 @@
 """Query parameters every list endpoint parses the same way: an unknown
 value is a 422 naming the parameter and what it may be, never ignored."""
 
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
 from .errors import ValidationFailed
@@ -34,4 +34,17 @@ def time_param(params, name: str):
         parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise ValidationFailed(f"{name} must be an ISO-8601 time with a zone.", errors=[{"parameter": name, "detail": "e.g. 2026-11-01T00:00:00Z"}])
+    return parsed
+
+
+def date_param(params, name: str):
+    value = params.get(name)
+    if value is None:
+        return None
+    try:
+        parsed = parse_date(value)
+    except ValueError:  # well-formed but no such day (2026-02-30)
+        parsed = None
+    if parsed is None:
+        raise ValidationFailed(f"{name} must be an ISO-8601 date.", errors=[{"parameter": name, "detail": "e.g. 2026-07-01"}])
     return parsed

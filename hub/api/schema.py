@@ -1,12 +1,31 @@
-"""OpenAPI: every operation documents its problem+json error responses."""
+"""OpenAPI: what every operation documents beyond its own serializers.
+
+- its problem+json error responses (RFC 9457), each status it can answer;
+- the headers of the API's conventions: `Idempotency-Key` on creating POSTs
+  (and `Idempotent-Replayed` on a replay), `If-Match` on changes of state
+  (and 428 when it is required), `ETag` where a response carries one;
+- only the operation's own description: a docstring inherited from a helper
+  class or mixin ("Mix into an APIView ...") is not a description of the
+  operation and is never published.
+"""
+
+import inspect
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, build_object_type
+from drf_spectacular.utils import OpenApiParameter
 
 from .errors import PROBLEM_CONTENT_TYPE
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .idempotency import REPLAYED_HEADER, IdempotentCreateMixin
+from .preconditions import IF_MATCH_HEADER
 
 _PROBLEM_SCHEMA = build_object_type(
-    description="RFC 9457 problem details.",
+    description=(
+        "RFC 9457 problem details. `code` is stable (match on it, not on the text); `detail` "
+        "says what to do, in English. Further members depend on the code (e.g. `current_status` "
+        "and `allowed` on an illegal transition, `current_etag` on 412)."
+    ),
     properties={
         "type": {"type": "string", "format": "uri-reference"},
         "title": {"type": "string"},
@@ -17,13 +36,14 @@ _PROBLEM_SCHEMA = build_object_type(
         "errors": {
             "type": "array",
             "description": (
-                "Validation errors: `pointer` is an RFC 6901 JSON pointer into the request "
-                "body, `parameter` names a query parameter."
+                "Each problem found: `pointer` is an RFC 6901 JSON pointer into the request "
+                "body, `parameter` names a query parameter, `header` a request header."
             ),
             "items": build_object_type(
                 properties={
                     "pointer": {"type": "string"},
                     "parameter": {"type": "string"},
+                    "header": {"type": "string"},
                     "detail": {"type": "string"},
                     "code": {"type": "string"},
                 },
@@ -35,23 +55,107 @@ _PROBLEM_SCHEMA = build_object_type(
 )
 
 _ERRORS = {
-    "400": "Malformed request (unparseable JSON, bad header).",
-    "401": "Missing, expired or revoked access token.",
-    "403": "The token lacks a required scope.",
+    "400": "Malformed request: unparseable JSON, a malformed header (e.g. an unquoted If-Match) or query.",
+    "401": (
+        "No valid access token. `detail` and the WWW-Authenticate header (RFC 6750 §3) say whether "
+        "it is missing, unknown (mistyped or revoked) or expired."
+    ),
+    "403": "The token lacks a required scope (`required_scopes` lists them).",
     "404": "No such object, or not visible to the calling agency.",
     "405": "Method not allowed.",
+    "406": "Cannot answer in a media type the Accept header allows (send application/json).",
     "415": "Unsupported media type: send application/json.",
     "422": "Validation failed; `errors` lists each problem with its JSON pointer or query parameter.",
     "429": "Too many requests; see Retry-After.",
 }
 _WRITE_ERRORS = {
-    "409": "Conflict with the current state or a reused Idempotency-Key.",
-    "412": "If-Match no longer matches: read the resource again.",
+    "409": "Conflict with the current state (`allowed` lists what is possible) or a reused Idempotency-Key.",
+    "412": "If-Match no longer matches: read the resource again (`current_etag` is its ETag now).",
     "413": "The request body is larger than the limit.",
 }
+_PRECONDITION_REQUIRED = {
+    "428": "If-Match is missing: send the ETag you read (RFC 6585 §3), or * to act whatever the state.",
+}
+
+# --- Header parameters the views declare --------------------------------------------------
+
+IF_MATCH = OpenApiParameter(
+    IF_MATCH_HEADER, str, location=OpenApiParameter.HEADER, required=True,
+    description=(
+        'The ETag you last read, quoted as sent (e.g. `"3f0c…-2"`), or `*`. Missing: 428. '
+        "Not quoted: 400. No longer current: 412 (read the resource again)."
+    ),
+)
+IF_MATCH_OPTIONAL = OpenApiParameter(
+    IF_MATCH_HEADER, str, location=OpenApiParameter.HEADER, required=False,
+    description="Optional: the ETag you last read; the change is refused (412) if it changed since. Not quoted: 400.",
+)
+
+
+def etag_header(*codes: int) -> OpenApiParameter:
+    """The ETag response header (RFC 9110 §8.8.3) on these status codes."""
+    return OpenApiParameter(
+        "ETag", str, location=OpenApiParameter.HEADER, response=list(codes) or [200],
+        description="The resource's entity-tag: send it as If-Match to change the resource.",
+    )
+
+
+def location_header(*codes: int) -> OpenApiParameter:
+    return OpenApiParameter(
+        "Location", str, location=OpenApiParameter.HEADER, response=list(codes) or [201],
+        description="The URL of the created resource.",
+    )
+
+
+_IDEMPOTENCY_KEY = OpenApiParameter(
+    IDEMPOTENCY_HEADER, str, location=OpenApiParameter.HEADER, required=False,
+    description=(
+        "Any unique string (1-255 printable characters, e.g. a UUID). Retrying with the same key and "
+        "body answers the first response again (with Idempotent-Replayed: true) instead of creating "
+        "twice; the same key with another body is a 409. Remembered for IDEMPOTENCY_KEY_TTL_HOURS (24 h)."
+    ),
+)
+_IDEMPOTENT_REPLAYED = OpenApiParameter(
+    REPLAYED_HEADER, str, location=OpenApiParameter.HEADER, response=[200, 201], enum=["true"],
+    description="Present when this is the stored response of an earlier request with the same Idempotency-Key.",
+)
+
+
+def own_doc(obj) -> str:
+    """The docstring `obj` itself defines, never one it inherits."""
+    doc = obj.__dict__.get("__doc__") if inspect.isclass(obj) else getattr(obj, "__doc__", None)
+    return inspect.cleandoc(doc) if doc else ""
 
 
 class ProblemAutoSchema(AutoSchema):
+    def get_description(self):
+        method = getattr(self.view, getattr(self.view, "action", self.method.lower()), None)
+        return own_doc(method) or own_doc(self.view.__class__)
+
+    def _map_basic_serializer(self, serializer, direction):
+        # A component is described by its serializer's own docstring only: the
+        # base of every request body ("Base for request bodies...") describes
+        # InputSerializer, not the body.
+        schema = super()._map_basic_serializer(serializer, direction)
+        description = own_doc(serializer if inspect.isclass(serializer) else type(serializer))
+        if description:
+            schema["description"] = description
+        else:
+            schema.pop("description", None)
+        return schema
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self.method == "POST" and isinstance(self.view, IdempotentCreateMixin):
+            parameters += [_IDEMPOTENCY_KEY, _IDEMPOTENT_REPLAYED]
+        return parameters
+
+    def _requires_if_match(self) -> bool:
+        return any(
+            isinstance(p, OpenApiParameter) and p.name == IF_MATCH_HEADER and p.required and not p.response
+            for p in self.get_override_parameters()
+        )
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
@@ -61,6 +165,8 @@ class ProblemAutoSchema(AutoSchema):
         errors = dict(_ERRORS)
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             errors.update(_WRITE_ERRORS)
+        if self._requires_if_match():
+            errors.update(_PRECONDITION_REQUIRED)
         for code, description in errors.items():
             responses.setdefault(
                 code,

@@ -204,6 +204,12 @@ SPECTACULAR_SETTINGS = {
         "PlanActionStatusEnum": "referrals.plans.lifecycle.ACTION_STATUSES",
         "PlanActionTargetStatusEnum": "referrals.plans.lifecycle.ACTION_TARGET_STATUSES",
         "PlanReviewKindEnum": "referrals.plans.lifecycle.REVIEW_KINDS",
+        # Employment placements (issue 9): generic field names (side, outcome, timepoint).
+        "PlacementTargetStatusEnum": "referrals.placements.lifecycle.TARGET_STATUSES",
+        "PlacementSideEnum": "referrals.placements.lifecycle.SIDES",
+        "PlacementTimepointEnum": "referrals.placements.models.TIMEPOINTS",
+        "PlacementOutcomeEnum": "referrals.placements.models.OUTCOMES",
+        "PlacementContractTypeEnum": "referrals.placements.models.CONTRACT_TYPES",
     },
 }
 
@@ -246,6 +252,15 @@ BLUE_CARD_DEADLINE_WORKING_DAYS = {
 }
 # A ZI meets at least this often (calendar months); the per-team overview shows when next.
 BLUE_CARD_ZI_MEETING_MONTHS = env.int("BLUE_CARD_ZI_MEETING_MONTHS", default=3)
+
+# --- Employment placements (issue 9; referrals/placements) ---------------------------
+# The Wrocław "Model Wsparcia" (seed 003): a placement runs three months unless the
+# proposal says otherwise; the employer's monthly check-in is due this many days after
+# the month ends (then placement.check_in_due is sent once); the follow-up on whether the
+# person is still employed is recorded this many days after the placement's last day.
+PLACEMENT_DEFAULT_MONTHS = env.int("PLACEMENT_DEFAULT_MONTHS", default=3)
+PLACEMENT_CHECK_IN_GRACE_DAYS = env.int("PLACEMENT_CHECK_IN_GRACE_DAYS", default=7)
+PLACEMENT_FOLLOW_UP_DAYS = env.int("PLACEMENT_FOLLOW_UP_DAYS", default=90)
 
 # --- Events and webhooks ------------------------------------------------------------
 EVENT_TYPES = codes(EVENT_TYPE_VOCABULARY)
@@ -295,6 +310,7 @@ CELERY_BEAT_SCHEDULE = {
     "referral-deadlines": {"task": "referrals.tasks.referral_deadlines_task", "schedule": 60.0},
     "blue-card-deadlines": {"task": "referrals.tasks.blue_card_deadlines_task", "schedule": 900.0},
     "plan-actions-due": {"task": "referrals.tasks.plan_actions_due_task", "schedule": 3600.0},
+    "placement-check-ins-due": {"task": "referrals.tasks.placement_check_ins_due_task", "schedule": 3600.0},
     "consent-expiry-warnings": {"task": "consent_ledger.tasks.consent_expiry_warnings_task", "schedule": 3600.0},
     "revocation-notice-escalation": {"task": "consent_ledger.tasks.notice_escalation_task", "schedule": 600.0},
     "oauth-clear-expired": {"task": "agencies.tasks.oauth_clear_expired_task", "schedule": 3600.0},
@@ -347,3 +363,118 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Staff pages (DESIGN.md 7) -----------------------------------------------------
+# Server-rendered pages under /app/ with GOV.UK Frontend (vendored under
+# hub/static/vendor/), session login with a TOTP second factor (django-otp,
+# https://django-otp-official.readthedocs.io/), a strict Content-Security-Policy
+# (django-csp 4, https://django-csp.readthedocs.io/) and htmx for progressive
+# enhancement only (django-htmx, https://django-htmx.readthedocs.io/).
+INSTALLED_APPS += [  # noqa: F405
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
+    "django_htmx",
+]
+# After authentication: OTPMiddleware marks request.user verified; the hub's own
+# middleware then switches the language from ?lang=, shows pages in local time,
+# marks htmx requests and sends every staff page (hub.web.otp.OTP_REQUIRED_PREFIXES)
+# through the second factor. The CSP header is added to every response.
+MIDDLEWARE.insert(  # noqa: F405
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,  # noqa: F405
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1, "hub.web.middleware.PageLanguageMiddleware")  # noqa: F405
+MIDDLEWARE.insert(MIDDLEWARE.index("hub.web.middleware.PageLanguageMiddleware") + 1, "hub.web.middleware.PageTimeZoneMiddleware")  # noqa: F405
+MIDDLEWARE.insert(MIDDLEWARE.index("hub.web.middleware.PageTimeZoneMiddleware") + 1, "django_htmx.middleware.HtmxMiddleware")  # noqa: F405
+MIDDLEWARE.insert(MIDDLEWARE.index("django_htmx.middleware.HtmxMiddleware") + 1, "hub.web.otp.RequireOTPMiddleware")  # noqa: F405
+MIDDLEWARE.append("csp.middleware.CSPMiddleware")  # noqa: F405
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("hub.web.context.page_context")  # noqa: F405
+
+# TOTP (RFC 6238): the issuer shown in authenticator apps. Devices accept the codes of
+# the previous and next 30-second step too (django-otp's default tolerance of 1).
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Hub pomocy")
+# Backup codes given at enrolment (django-otp's static device), each usable once.
+OTP_BACKUP_CODES = 10
+
+# Idle session expiry (WCAG 2.2.1: the page says when it ends, and with JS warns
+# STAFF_SESSION_WARNING_SECONDS before it and offers to extend it). Every request
+# of a logged-in user renews the session.
+STAFF_SESSION_IDLE_MINUTES = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
+STAFF_SESSION_WARNING_SECONDS = env.int("STAFF_SESSION_WARNING_SECONDS", default=120)
+SESSION_COOKIE_AGE = STAFF_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+LOGIN_REDIRECT_URL = "app-home"
+
+# Pages show times in the agencies' local time; stored times stay UTC. The DPO's
+# accounting of disclosures says "UTC" and keeps it (hub.web.middleware).
+PAGES_TIME_ZONE = env.str("PAGES_TIME_ZONE", default="Europe/Warsaw")
+# Worklists: rows per page.
+PAGES_PAGE_SIZE = env.int("PAGES_PAGE_SIZE", default=25)
+
+# Clickjacking: no page may be framed (also frame-ancestors below).
+X_FRAME_OPTIONS = "DENY"
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+# No inline script or style anywhere: GOV.UK Frontend and htmx are static files,
+# the enrolment QR code is inline SVG markup (no data: URI), htmx runs without eval.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+    },
+}
+
+# --- API contract (issue 16) -------------------------------------------------------
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+# Every enum in the published schema is one vocabulary (schemas/vocabularies) or
+# the one module constant that defines the list; the names below keep each set
+# under one component name (tests/api_contract/test_enums.py compares them).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
+    "DataCategoryEnum": list(codes("data_categories")),
+    "PurposeEnum": list(codes("purposes")),
+    "AgencyKindEnum": list(codes("agency_kinds")),
+    "SectorEnum": list(codes("sectors")),
+    "ReferralServiceEnum": list(codes("referral_services")),
+    "EventTypeEnum": list(codes("event_types")),
+    "LegalBasisEnum": list(codes("legal_bases")),
+    "ReferralStatusEnum": "referrals.lifecycle.STATUSES",
+    "OutcomeReasonEnum": "referrals.lifecycle.OUTCOME_REASONS",
+    "UrgencyEnum": "referrals.models.URGENCIES",
+    "CaseUpdateKindEnum": "referrals.models.CaseUpdate.KINDS",
+    "ConsentFormEnum": "consent_ledger.services.FORMS",
+    "GrantorEnum": "consent_ledger.services.GRANTORS",
+    "AssertableBasisEnum": "consent_ledger.services.ASSERTABLE_BASES",
+    "ProvisionKindEnum": "consent_ledger.models.ProvisionKind.values",
+    "TeamKindEnum": "agencies.models.Team.KINDS",
+    "TeamRoleEnum": "agencies.models.TeamMembership.ROLES",
+    "DeliveryStatusEnum": "agencies.api.event_views.DELIVERY_STATUSES",
+    "BlueCardStepEnum": "referrals.blue_card.rules.STEPS",
+    "BlueCardDeadlineStepEnum": "referrals.blue_card.rules.DEADLINE_STEPS",
+    "BlueCardGroundEnum": "referrals.blue_card.rules.GROUNDS",
+    "BlueCardStatusEnum": "referrals.blue_card.models.BlueCardProcedure.STATUSES",
+    "NkaOpenerKindEnum": "referrals.blue_card.rules.NKA_OPENER_KINDS",
+    "FormOfViolenceEnum": "referrals.blue_card.rules.FORMS_OF_VIOLENCE",
+    "TeamMembershipChangeEnum": "agencies.models.TeamMembershipChange.CHANGES",
+    # Placements' statuses share the field name `status` with referrals'.
+    "PlacementStatusEnum": "referrals.placements.lifecycle.STATUSES",
+})
+# The API speaks English whatever Accept-Language says (hub/api/language.py): first,
+# so that problems of the outer middlewares are English too, and last, after
+# LocaleMiddleware and the pages' ?lang= switch.
+MIDDLEWARE.insert(0, "hub.api.language.ApiLanguageMiddleware")
+MIDDLEWARE.append("hub.api.language.ApiLanguageMiddleware")
+# Demo only (eager tasks and DEBUG): webhook deliveries run on a small local thread
+# pool after the response, never inside the request that caused them
+# (agencies/events.py). With a broker, Celery workers deliver.
+WEBHOOK_DELIVERY_THREADS = env.int("WEBHOOK_DELIVERY_THREADS", default=2)

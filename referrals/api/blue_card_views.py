@@ -18,7 +18,10 @@ from rest_framework.views import APIView
 from hub.api.idempotency import IdempotentCreateMixin
 from hub.api.pagination import CursorPagination
 from hub.api.params import choice_param, uuid_param
-from hub.api.serializers import InputSerializer
+from hub.api.preconditions import require_if_match
+from hub.api.schema import IF_MATCH, etag_header, location_header
+from hub.api.serializers import CodeField, InputSerializer
+from schemas.vocabularies import DATA_CATEGORIES, codes
 
 from ..blue_card import rules, services
 from ..blue_card.models import BlueCardProcedure
@@ -38,7 +41,7 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 
 class DeadlineOutput(serializers.Serializer):
-    step = serializers.CharField(help_text="The step that meets it: " + ", ".join(rules.DEADLINE_STEPS) + ".")
+    step = CodeField(rules.DEADLINE_STEPS, help_text="The step that meets it.")
     due = serializers.DateField(help_text="The last day in time, in Poland (working days, the start day not counted).")
     met_at = serializers.DateTimeField(allow_null=True)
     overdue = serializers.BooleanField(help_text="Not met and past due, while the procedure is open.")
@@ -58,11 +61,11 @@ class BlueCardSummaryOutput(serializers.Serializer):
     subject = serializers.UUIDField(source="subject_id")
     team = serializers.UUIDField(source="team_id", help_text="The ZI.")
     gdp = serializers.UUIDField(source="gdp_id", allow_null=True)
-    status = serializers.CharField(help_text="open or closed")
+    status = CodeField(BlueCardProcedure.STATUSES)
     opened_at = serializers.DateTimeField()
     opened_by = serializers.UUIDField(source="opened_by_id")
     opened_by_kind = serializers.ChoiceField(choices=rules.NKA_OPENER_KINDS)
-    closure_ground = serializers.CharField(allow_blank=True)
+    closure_ground = CodeField(rules.GROUNDS, allow_blank=True, help_text="Empty while open.")
     closed_at = serializers.DateTimeField(allow_null=True)
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
@@ -76,7 +79,7 @@ class BlueCardSummaryOutput(serializers.Serializer):
 
 class BlueCardCreatedOutput(serializers.Serializer):
     id = serializers.UUIDField()
-    status = serializers.CharField(help_text="open")
+    status = CodeField(BlueCardProcedure.STATUSES, help_text="open")
     deadlines = DeadlineOutput(many=True)
 
 
@@ -118,7 +121,10 @@ class BlueCardListCreateApi(IdempotentCreateMixin, ListAPIView):
             status=choice_param(params, "status", BlueCardProcedure.STATUSES),
         )
 
-    @extend_schema(request=BlueCardCreateInput, responses={201: BlueCardCreatedOutput})
+    @extend_schema(
+        request=BlueCardCreateInput, responses={201: BlueCardCreatedOutput},
+        parameters=[etag_header(201), location_header(201)],
+    )
     def post(self, request):
         data = self.BlueCardCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -148,13 +154,13 @@ class DisclosedStepOutput(StepOutput):
     content = serializers.JSONField(
         allow_null=True, help_text="NK-C or NK-D as released to you (blue-card-nkc, blue-card-nkd schemas)."
     )
-    withheld_categories = serializers.ListField(child=serializers.CharField())
+    withheld_categories = serializers.ListField(child=CodeField(codes(DATA_CATEGORIES)))
 
 
 class BlueCardDetailOutput(BlueCardSummaryOutput):
     nka = serializers.JSONField(help_text="The NK-A's person data as released to you (blue-card-nka schema).")
     steps = DisclosedStepOutput(many=True)
-    withheld_categories = serializers.ListField(child=serializers.CharField())
+    withheld_categories = serializers.ListField(child=CodeField(codes(DATA_CATEGORIES)))
 
 
 def _step(view) -> dict:
@@ -172,7 +178,7 @@ class BlueCardDetailApi(APIView):
 
     required_scopes = ["plans:read"]
 
-    @extend_schema(responses=BlueCardDetailOutput)
+    @extend_schema(responses=BlueCardDetailOutput, parameters=[etag_header(200)])
     def get(self, request, procedure_id):
         view = blue_card_read(request.caller, procedure_id)
         body = {
@@ -193,15 +199,13 @@ class StepCreatedOutput(StepOutput):
         return _deadlines(step.procedure)
 
 
-_IF_MATCH = OpenApiParameter("If-Match", str, location=OpenApiParameter.HEADER, required=False)
-
-
 class BlueCardStepCreateApi(IdempotentCreateMixin, APIView):
     """Record a step. The ZI's chair records nka_to_chair and gdp_formed (with
     `gdp`, a GDP under the procedure's ZI); the GDP's members record
     gdp_meeting, nkc and nkd (with `content`); monitoring follows closure (GDP
     members or the chair). Out of order: 409. Send `If-Match` with the ETag
-    you read to avoid acting on a changed procedure."""
+    you read (GET blue-cards/{id}): without it 428, when the procedure
+    changed since 412."""
 
     required_scopes = ["plans:write"]
 
@@ -211,14 +215,15 @@ class BlueCardStepCreateApi(IdempotentCreateMixin, APIView):
         gdp = serializers.UUIDField(required=False, allow_null=True, default=None)
         content = serializers.JSONField(required=False, default=None, help_text="nkc, nkd: the form's content.")
 
-    @extend_schema(request=StepInput, responses={201: StepCreatedOutput}, parameters=[_IF_MATCH])
+    @extend_schema(request=StepInput, responses={201: StepCreatedOutput}, parameters=[IF_MATCH, etag_header(201)])
     def post(self, request, procedure_id):
+        if_match = require_if_match(request, what="procedure")
         data = self.StepInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         step = services.blue_card_step_record(
             caller=request.caller, procedure_id=procedure_id, step=values["step"], at=values["at"],
-            gdp_id=values["gdp"], content=values["content"], if_match=request.headers.get("If-Match"),
+            gdp_id=values["gdp"], content=values["content"], if_match=if_match,
         )
         return Response(
             StepCreatedOutput(step).data, status=status.HTTP_201_CREATED, headers={"ETag": step.procedure.etag}
@@ -228,7 +233,7 @@ class BlueCardStepCreateApi(IdempotentCreateMixin, APIView):
 class BlueCardCloseApi(APIView):
     """Close the procedure (the ZI's chair): `violence_ceased` (after the NK-C
     plan) or `groundless`. Ends the procedure's legal bases. Closing a closed
-    procedure: 409."""
+    procedure: 409. Send `If-Match` (428 without it)."""
 
     required_scopes = ["plans:write"]
 
@@ -236,13 +241,14 @@ class BlueCardCloseApi(APIView):
         ground = serializers.ChoiceField(choices=rules.GROUNDS)
         at = AwareDateTimeField()
 
-    @extend_schema(request=CloseInput, responses=BlueCardSummaryOutput, parameters=[_IF_MATCH])
+    @extend_schema(request=CloseInput, responses=BlueCardSummaryOutput, parameters=[IF_MATCH, etag_header(200)])
     def post(self, request, procedure_id):
+        if_match = require_if_match(request, what="procedure")
         data = self.CloseInput(data=request.data)
         data.is_valid(raise_exception=True)
         procedure = services.blue_card_close(
             caller=request.caller, procedure_id=procedure_id, ground=data.validated_data["ground"],
-            at=data.validated_data["at"], if_match=request.headers.get("If-Match"),
+            at=data.validated_data["at"], if_match=if_match,
         )
         return Response(BlueCardSummaryOutput(procedure).data, headers={"ETag": procedure.etag})
 

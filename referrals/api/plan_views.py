@@ -12,17 +12,15 @@ from hub.api.errors import ValidationFailed
 from hub.api.idempotency import IdempotentCreateMixin
 from hub.api.pagination import CursorPagination
 from hub.api.params import choice_param, uuid_param
-from hub.api.serializers import InputSerializer
+from hub.api.preconditions import optional_if_match, require_if_match
+from hub.api.schema import IF_MATCH, IF_MATCH_OPTIONAL, etag_header, location_header
+from hub.api.serializers import CodeField, InputSerializer, ServiceCheckedCodeField
 from schemas.vocabularies import DATA_CATEGORIES, codes
 
 from ..plans import lifecycle, services
 from ..plans.models import DEFAULT_CATEGORY
 from ..plans.selectors import PURPOSE, plan_list_for_agency, plan_read, plans_with_basis
 
-IF_MATCH = OpenApiParameter(
-    "If-Match", str, location=OpenApiParameter.HEADER, required=False,
-    description="The ETag you read: the change is refused (412) if it changed since.",
-)
 CATEGORIES = list(codes(DATA_CATEGORIES))
 
 
@@ -98,7 +96,7 @@ class PlanDetailOutput(PlanSummaryOutput):
     goals = PlanGoalDisclosedOutput(many=True)
     actions = PlanActionDisclosedOutput(many=True)
     reviews = PlanReviewDisclosedOutput(many=True)
-    withheld_categories = serializers.ListField(child=serializers.CharField())
+    withheld_categories = serializers.ListField(child=CodeField(CATEGORIES))
 
 
 def _merged(output_class, item, text: dict | None) -> dict:
@@ -158,7 +156,7 @@ class PlanListCreateApi(IdempotentCreateMixin, ListAPIView):
             self.request.caller, stage=choice_param(params, "stage", lifecycle.STAGES), team_id=uuid_param(params, "team")
         )
 
-    @extend_schema(request=PlanCreateInput, responses={201: PlanSummaryOutput})
+    @extend_schema(request=PlanCreateInput, responses={201: PlanSummaryOutput}, parameters=[etag_header(201), location_header(201)])
     def post(self, request):
         values = _parsed(self.PlanCreateInput, request)
         plan = services.plan_create(
@@ -179,7 +177,10 @@ class PlanDetailApi(APIView):
     required_scopes = ["plans:read"]
 
     @extend_schema(
-        parameters=[OpenApiParameter("purpose", str, enum=[PURPOSE], required=False, description="Always team_plan.")],
+        parameters=[
+            OpenApiParameter("purpose", str, enum=[PURPOSE], required=False, description="Always team_plan."),
+            etag_header(200),
+        ],
         responses=PlanDetailOutput,
     )
     def get(self, request, plan_id):
@@ -193,19 +194,19 @@ class PlanDetailApi(APIView):
 
 
 class PlanStageApi(APIView):
-    """Move the plan to another stage (the lead). Send If-Match."""
+    """Move the plan to another stage (the lead). Send If-Match with the plan's
+    ETag (GET plans/{id}): without it 428, when the plan changed since 412."""
 
     required_scopes = ["plans:write"]
 
     class PlanStageInput(InputSerializer):
         stage = serializers.ChoiceField(choices=lifecycle.STAGES)
 
-    @extend_schema(request=PlanStageInput, responses=PlanSummaryOutput, parameters=[IF_MATCH])
+    @extend_schema(request=PlanStageInput, responses=PlanSummaryOutput, parameters=[IF_MATCH, etag_header(200)])
     def post(self, request, plan_id):
+        if_match = require_if_match(request, what="plan")
         values = _parsed(self.PlanStageInput, request)
-        plan = services.plan_stage_change(
-            caller=request.caller, plan_id=plan_id, stage=values["stage"], if_match=request.headers.get("If-Match")
-        )
+        plan = services.plan_stage_change(caller=request.caller, plan_id=plan_id, stage=values["stage"], if_match=if_match)
         return Response(PlanSummaryOutput(plan).data, headers={"ETag": plan.etag})
 
 
@@ -218,14 +219,13 @@ class PlanGoalCreateApi(IdempotentCreateMixin, APIView):
         title = serializers.CharField(max_length=500)
         indicator = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
         baseline = serializers.JSONField(required=False, allow_null=True, default=None, help_text="a string or a number")
-        category = serializers.CharField(max_length=32, required=False, default=DEFAULT_CATEGORY)
+        category = ServiceCheckedCodeField(CATEGORIES, required=False, default=DEFAULT_CATEGORY)
 
-    @extend_schema(request=PlanGoalInput, responses={201: PlanGoalOutput}, parameters=[IF_MATCH])
+    @extend_schema(request=PlanGoalInput, responses={201: PlanGoalOutput}, parameters=[IF_MATCH_OPTIONAL])
     def post(self, request, plan_id):
+        if_match = optional_if_match(request)
         values = _parsed(self.PlanGoalInput, request)
-        goal = services.plan_goal_add(
-            caller=request.caller, plan_id=plan_id, if_match=request.headers.get("If-Match"), **values
-        )
+        goal = services.plan_goal_add(caller=request.caller, plan_id=plan_id, if_match=if_match, **values)
         return Response(PlanGoalOutput(goal).data, status=status.HTTP_201_CREATED)
 
 
@@ -240,15 +240,15 @@ class PlanActionCreateApi(IdempotentCreateMixin, APIView):
         agency = serializers.UUIDField()
         title = serializers.CharField(max_length=500)
         due_on = serializers.DateField()
-        category = serializers.CharField(max_length=32, required=False, default=DEFAULT_CATEGORY)
+        category = ServiceCheckedCodeField(CATEGORIES, required=False, default=DEFAULT_CATEGORY)
 
-    @extend_schema(request=PlanActionInput, responses={201: PlanActionOutput}, parameters=[IF_MATCH])
+    @extend_schema(request=PlanActionInput, responses={201: PlanActionOutput}, parameters=[IF_MATCH_OPTIONAL, etag_header(201)])
     def post(self, request, plan_id):
+        if_match = optional_if_match(request)
         values = _parsed(self.PlanActionInput, request)
         action = services.plan_action_add(
             caller=request.caller, plan_id=plan_id, agency_id=values["agency"], goal_id=values["goal"],
-            title=values["title"], due_on=values["due_on"], category=values["category"],
-            if_match=request.headers.get("If-Match"),
+            title=values["title"], due_on=values["due_on"], category=values["category"], if_match=if_match,
         )
         return Response(PlanActionOutput(action).data, status=status.HTTP_201_CREATED, headers={"ETag": action.etag})
 
@@ -265,31 +265,32 @@ class PlanReviewCreateApi(IdempotentCreateMixin, APIView):
         summary = serializers.CharField(max_length=10000, required=False, default="", allow_blank=True)
         measures = serializers.JSONField(required=False, allow_null=True, default=None,
                                          help_text='{"who5": 14} or [{"indicator", "value", "unit"}]')
-        category = serializers.CharField(max_length=32, required=False, default=DEFAULT_CATEGORY)
+        category = ServiceCheckedCodeField(CATEGORIES, required=False, default=DEFAULT_CATEGORY)
         at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
-    @extend_schema(request=PlanReviewInput, responses={201: PlanReviewOutput}, parameters=[IF_MATCH])
+    @extend_schema(request=PlanReviewInput, responses={201: PlanReviewOutput}, parameters=[IF_MATCH_OPTIONAL])
     def post(self, request, plan_id):
+        if_match = optional_if_match(request)
         values = _parsed(self.PlanReviewInput, request)
-        review = services.plan_review_add(
-            caller=request.caller, plan_id=plan_id, if_match=request.headers.get("If-Match"), **values
-        )
+        review = services.plan_review_add(caller=request.caller, plan_id=plan_id, if_match=if_match, **values)
         return Response(PlanReviewOutput(review).data, status=status.HTTP_201_CREATED)
 
 
 class PlanActionTransitionApi(APIView):
     """Move an action on: its assignee, or the plan's lead. Send If-Match
-    with the action's ETag."""
+    with the action's ETag (its `etag` member): without it 428, when the
+    action changed since 412."""
 
     required_scopes = ["plans:write"]
 
     class PlanActionTransitionInput(InputSerializer):
         status = serializers.ChoiceField(choices=lifecycle.ACTION_TARGET_STATUSES)
 
-    @extend_schema(request=PlanActionTransitionInput, responses=PlanActionOutput, parameters=[IF_MATCH])
+    @extend_schema(request=PlanActionTransitionInput, responses=PlanActionOutput, parameters=[IF_MATCH, etag_header(200)])
     def post(self, request, action_id):
+        if_match = require_if_match(request, what="action")
         values = _parsed(self.PlanActionTransitionInput, request)
         action = services.plan_action_transition(
-            caller=request.caller, action_id=action_id, to=values["status"], if_match=request.headers.get("If-Match")
+            caller=request.caller, action_id=action_id, to=values["status"], if_match=if_match
         )
         return Response(PlanActionOutput(action).data, headers={"ETag": action.etag})

@@ -11,6 +11,7 @@ from oauth2_provider.models import AccessToken, RefreshToken
 from agencies.models import AgencyApplication
 from agencies.services import client_create
 from tests.conftest import TOKEN_URL, bearer
+from tests.staff import verified_login  # password and second factor (DESIGN.md 7)
 
 REDIRECT = "https://app.example.org/callback"
 
@@ -65,7 +66,7 @@ def exchange(client, application, code, verifier):
 
 def test_s256_yields_a_token_bound_to_the_user_and_their_agency(client, user_app):
     agency, user, application = user_app
-    client.force_login(user)
+    verified_login(client, user)
     verifier = secrets.token_urlsafe(48)
 
     code = code_from(authorize(client, application, code_challenge=s256(verifier), code_challenge_method="S256"))
@@ -81,7 +82,7 @@ def test_s256_yields_a_token_bound_to_the_user_and_their_agency(client, user_app
 
 def test_request_without_pkce_is_refused(client, user_app):
     _, user, application = user_app
-    client.force_login(user)
+    verified_login(client, user)
 
     response = authorize(client, application)
 
@@ -91,7 +92,7 @@ def test_request_without_pkce_is_refused(client, user_app):
 
 def test_plain_pkce_is_refused(client, user_app):
     _, user, application = user_app
-    client.force_login(user)
+    verified_login(client, user)
     verifier = secrets.token_urlsafe(48)
 
     response = authorize(client, application, code_challenge=verifier, code_challenge_method="plain")
@@ -101,7 +102,7 @@ def test_plain_pkce_is_refused(client, user_app):
 
 def test_wrong_verifier_is_refused(client, user_app):
     _, user, application = user_app
-    client.force_login(user)
+    verified_login(client, user)
     verifier = secrets.token_urlsafe(48)
     code = code_from(authorize(client, application, code_challenge=s256(verifier), code_challenge_method="S256"))
 
@@ -114,7 +115,7 @@ def test_wrong_verifier_is_refused(client, user_app):
 def test_user_of_another_agency_cannot_authorise_the_client(client, user_app, make_agency, make_user):
     _, _, application = user_app
     outsider = make_user(make_agency(name="Policja", kind="police"), username="outsider")
-    client.force_login(outsider)
+    verified_login(client, outsider)
     verifier = secrets.token_urlsafe(48)
 
     response = authorize(client, application, code_challenge=s256(verifier), code_challenge_method="S256")
@@ -125,7 +126,7 @@ def test_user_of_another_agency_cannot_authorise_the_client(client, user_app, ma
 
 def test_refresh_token_rotates_and_reuse_revokes_the_family(client, user_app):
     _, user, application = user_app
-    client.force_login(user)
+    verified_login(client, user)
     verifier = secrets.token_urlsafe(48)
     code = code_from(authorize(client, application, code_challenge=s256(verifier), code_challenge_method="S256"))
     first = exchange(client, application, code, verifier).json()

@@ -12,6 +12,7 @@ from oauth2_provider.models import Grant
 from agencies.models import AgencyApplication
 from agencies.services import client_create
 from tests.agencies.test_oauth_authorization_code import s256
+from tests.staff import verified_login  # password and second factor (DESIGN.md 7)
 
 OPS_REDIRECT = "https://ops.example.org/callback"
 POLICE_REDIRECT = "https://police.example.org/callback"
@@ -56,7 +57,7 @@ def test_posting_another_agencys_client_id_beside_ones_own_in_the_query_issues_n
     client, ops_member_and_clients
 ):
     user, ops_app, police_app = ops_member_and_clients
-    client.force_login(user)
+    verified_login(client, user)
     query = urlencode(authorization_request(ops_app, OPS_REDIRECT))
     form = {**authorization_request(police_app, POLICE_REDIRECT), "allow": "Authorize"}
 
@@ -73,7 +74,7 @@ def test_a_get_naming_another_agencys_client_id_in_its_body_issues_no_code(clien
     user, ops_app, police_app = ops_member_and_clients
     police_app.skip_authorization = True  # a code straight away, if DOT ever took this client
     police_app.save(update_fields=["skip_authorization"])
-    client.force_login(user)
+    verified_login(client, user)
     query = urlencode(authorization_request(ops_app, OPS_REDIRECT))
     body = urlencode({**authorization_request(police_app, POLICE_REDIRECT), "allow": "Authorize"})
 
@@ -88,7 +89,7 @@ def test_a_get_naming_two_client_ids_in_the_query_issues_no_code(client, ops_mem
     user, ops_app, police_app = ops_member_and_clients
     police_app.skip_authorization = True
     police_app.save(update_fields=["skip_authorization"])
-    client.force_login(user)
+    verified_login(client, user)
     params = authorization_request(police_app, POLICE_REDIRECT)
     query = urlencode([("client_id", ops_app.client_id), *params.items()])
 
@@ -101,7 +102,7 @@ def test_a_get_naming_two_client_ids_in_the_query_issues_no_code(client, ops_mem
 
 def test_a_member_still_authorises_her_own_agencys_client_named_in_both_places(client, ops_member_and_clients):
     user, ops_app, _ = ops_member_and_clients
-    client.force_login(user)
+    verified_login(client, user)
     params = authorization_request(ops_app, OPS_REDIRECT)
 
     response = client.post(f"/o/authorize/?{urlencode(params)}", {**params, "allow": "Authorize"})

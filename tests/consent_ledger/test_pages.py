@@ -8,6 +8,7 @@ from consent_ledger.decisions import decide
 from consent_ledger.disclosure import disclose
 from consent_ledger.models import EmergencyReview
 from consent_ledger.selectors import provisions_in_force, recipient_of
+from tests.staff import verified_login
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def accounting_url(scene):
 
 @pytest.mark.parametrize("language, released, withheld", [("pl", "Dane identyfikacyjne", "Dane demograficzne"), ("en", "Identity", "Demographics")])
 def test_dpo_reads_the_accounting_in_polish_and_english(client, scene, language, released, withheld):
-    client.force_login(scene["dpo"])
+    verified_login(client, scene["dpo"])
 
     page = client.get(accounting_url(scene), HTTP_ACCEPT_LANGUAGE=language).content.decode()
 
@@ -47,7 +48,7 @@ def test_dpo_reads_the_accounting_in_polish_and_english(client, scene, language,
 
 @pytest.mark.parametrize("who", ["caseworker", "other_dpo"])
 def test_accounting_is_only_for_the_owning_agencys_dpo(client, scene, who):
-    client.force_login(scene[who])
+    verified_login(client, scene[who])
 
     assert client.get(accounting_url(scene)).status_code == 404
 
@@ -66,7 +67,7 @@ def test_supervisor_ends_an_unjustified_emergency_disclosure(client, scene):
         categories=["demographics"], justification="Partner threatened her today.",
     )
     review = EmergencyReview.objects.get(provision=provision)
-    client.force_login(scene["supervisor"])
+    verified_login(client, scene["supervisor"])
 
     listing = client.get("/ledger/emergency-reviews").content.decode()
     response = client.post(f"/ledger/emergency-reviews/{review.pk}", {"upheld": "no", "comment": "No threat found."})
@@ -87,7 +88,7 @@ def test_another_agencys_staff_cannot_review(client, scene):
         categories=["demographics"], justification="Threat.",
     )
     review = EmergencyReview.objects.get(provision=provision)
-    client.force_login(scene["other_dpo"])
+    verified_login(client, scene["other_dpo"])
 
     assert "Threat." not in client.get("/ledger/emergency-reviews").content.decode()
     assert client.post(f"/ledger/emergency-reviews/{review.pk}", {"upheld": "no"}).status_code == 404

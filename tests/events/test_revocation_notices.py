@@ -14,6 +14,7 @@ from agencies.events import outbox_relay_all
 from agencies.models import OutboxEvent
 from consent_ledger.models import EntryKind, LedgerEntry, RevocationNotice
 from consent_ledger.notices import EVENT_REVOKED, EVENT_UNACKNOWLEDGED, notices_escalate
+from tests.staff import verified_login
 
 from .conftest import CONSENTED, EVENTS, assert_no_person_data, refer, register, subject_with_consent
 
@@ -149,7 +150,7 @@ def test_only_old_unacknowledged_notices_are_escalated_once(ops, shelter, shelte
 def dpo_page(client, make_user):
     def page(agency, role="dpo", username=None):
         user = make_user(agency, username=username or f"{role}-{agency.pk.hex[:8]}", role=role)
-        client.force_login(user)
+        verified_login(client, user)  # password and second factor (DESIGN.md 7)
         response = client.get("/ledger/notices")
         client.logout()
         assert response.status_code == 200

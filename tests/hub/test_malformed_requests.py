@@ -9,6 +9,7 @@ from django.test import Client
 
 from hub.api.errors import MALFORMED_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND, PROBLEM_CONTENT_TYPE
 from tests.conftest import ALL_SCOPES, basic_auth, bearer
+from tests.staff import verified_login  # password and second factor (DESIGN.md 7)
 
 MALFORMED_QUERY = "x=%ZZ&y=%4"
 
@@ -63,7 +64,7 @@ def test_a_malformed_query_string_at_the_oauth_endpoints_is_a_400_problem_withou
 
 
 def test_a_malformed_query_string_at_authorize_is_a_400_for_a_logged_in_user(raw_client, make_agency, make_user):
-    raw_client.force_login(make_user(make_agency()))
+    verified_login(raw_client, make_user(make_agency()))
 
     response = raw_client.get(f"/o/authorize/?response_type=code&{MALFORMED_QUERY}")
 

@@ -39,6 +39,7 @@ from hub.api.limits import PAYLOAD_TOO_LARGE
 from hub.api.parsers import UNSUPPORTED_CHARACTER
 from referrals.models import Referral
 from tests.conftest import basic_auth, bearer
+from tests.staff import verified_login  # password and second factor (DESIGN.md 7)
 
 GIVEN_NAME = "Zofia-Kowalczyk-7731"
 CODEWORD = "bociankalina-4411"
@@ -111,7 +112,7 @@ def oauth_client(client, make_agency, make_client, make_user):
     """A client's Basic credentials, and `client` logged in as a caseworker
     (/o/authorize/ acts for a logged-in user)."""
     application, secret = make_client(make_agency(name="PCPR Wrocław", kind="pcpr"))
-    client.force_login(make_user(make_agency(name="OPS Oława")))
+    verified_login(client, make_user(make_agency(name="OPS Oława")))
     return basic_auth(application.client_id, secret)
 
 

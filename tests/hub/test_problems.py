@@ -48,8 +48,8 @@ def test_unknown_fields_are_named_by_pointer(client, token):
 
     body = assert_problem(response, 422, VALIDATION_ERROR)
     assert {(e["pointer"], e["detail"]) for e in body["errors"]} == {
-        ("/nmae", "Unknown field."),
-        ("/x~1y", "Unknown field."),
+        ("/nmae", "Unknown member 'nmae'. Allowed here: kind, name, teryt."),
+        ("/x~1y", "Unknown member 'x/y'. Allowed here: kind, name, teryt."),
     }
     assert not Agency.objects.filter(name="NGO").exists()
 
@@ -121,13 +121,15 @@ def test_problem_carries_the_request_id(client, db):
     assert response.json()["request_id"] == "req-000000042"
 
 
-def test_problem_titles_follow_the_request_language(client, db):
+def test_problems_are_english_whatever_the_request_language(client, db):
+    """One language per response (issue 16): details are composed in English,
+    so titles and Django's own messages are English too (hub/api/language.py)."""
     polish = client.get("/api/v1/agencies/me", HTTP_ACCEPT_LANGUAGE="pl")
     english = client.get("/api/v1/agencies/me", HTTP_ACCEPT_LANGUAGE="en")
 
-    assert polish.json()["title"] == "Wymagane jest uwierzytelnienie."
-    assert english.json()["title"] == "Authentication is required."
-    assert polish.json()["code"] == english.json()["code"]
+    assert polish.json() | {"request_id": ""} == english.json() | {"request_id": ""}
+    assert polish.json()["title"] == "Authentication is required."
+    assert polish["Content-Language"] == "en"
 
 
 def test_an_endpoint_that_declares_no_scopes_is_closed(client, agency_token):

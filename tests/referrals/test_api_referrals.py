@@ -218,19 +218,20 @@ def test_a_payload_against_the_schema_is_422_with_a_pointer_per_error(ops, shelt
 
 
 def test_unknown_payload_members_are_refused_where_the_schema_can_say(ops, shelter, subject_id):
-    """A nested unknown member is named by its own pointer; one at the top of a
-    service payload (referral-base extended with $ref, closed by
-    unevaluatedProperties) is reported at the payload that holds it, as
-    tests/schemas/test_referral_payloads.py pins."""
+    """Every unknown member is named by its own pointer with the members
+    allowed there: nested, and at the top of a service payload (referral-base
+    extended with $ref, closed by unevaluatedProperties) alike (issue 16)."""
     payload = {**PAYLOAD, "favourite_colour": "blue", "pets": {"count": 1, "name": "Burek"}}
 
     response = send(ops, shelter, subject_id, payload=payload, withhold_categories=WITHHOLD)
 
     body = assert_problem(response, 422, VALIDATION_ERROR)
-    assert {(e["pointer"], e["detail"]) for e in body["errors"]} == {
-        ("/payload", "has members that are not allowed"),
-        ("/payload/pets/name", "is not allowed here"),
-    }
+    details = {e["pointer"]: e["detail"] for e in body["errors"]}
+    assert set(details) == {"/payload/favourite_colour", "/payload/pets/name"}
+    assert details["/payload/pets/name"] == "is not allowed here: unknown member 'name'. Allowed: count, description"
+    assert "unknown member 'favourite_colour'" in details["/payload/favourite_colour"]
+    assert "Allowed: accessibility, " in details["/payload/favourite_colour"]
+    assert "summary" in details["/payload/favourite_colour"].split("Allowed: ")[1].split(", ")
     assert nothing_created()
 
 

@@ -29,9 +29,10 @@ KINDS = codes(AGENCY_KINDS)
 # only tenancy can refuse it.
 REQUESTS = [
     ("GET", detail, None, {}),
-    ("POST", transition_url, {"status": "received"}, {}),
+    # A transition needs If-Match (428 without it); a stale one is still a 404, not a 412.
+    ("POST", transition_url, {"status": "received"}, {"HTTP_IF_MATCH": '"stale-1"'}),
     ("POST", transition_url, {"status": "cancelled", "reason": "Taken over."}, {"HTTP_IF_MATCH": "*"}),
-    ("POST", transition_url, {"status": "completed", "outcome": {"success": True}}, {}),
+    ("POST", transition_url, {"status": "completed", "outcome": {"success": True}}, {"HTTP_IF_MATCH": "*"}),
     ("GET", updates_url, None, {}),
     ("POST", updates_url, {"kind": "note", "payload": {"text": "We can help."}}, {"HTTP_IDEMPOTENCY_KEY": "k-1"}),
 ]

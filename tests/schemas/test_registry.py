@@ -173,7 +173,7 @@ def test_a_schema_can_extend_another_of_the_registry(tmp_path):
     registry = SchemaRegistry(tmp_path)
     assert registry.category_map("shelter").pointers() == {"/summary": "case_notes", "/room": "location"}
     assert registry.validate("shelter", {"summary": "too long", "room": "3", "bed": 1}) == [
-        ValidationProblem("", "has members that are not allowed", "unevaluatedProperties"),
+        ValidationProblem("/bed", "is not allowed here: unknown member 'bed'. Allowed: room, summary", "unevaluatedProperties"),
         ValidationProblem("/summary", "must be at most 5 characters long", "maxLength"),
     ]
     assert registry.validate("base", {"summary": "ok", "room": "3"}) != []
@@ -247,7 +247,9 @@ def test_validation_problems_carry_escaped_pointers_in_order_and_never_the_value
     ]
     details = {p.pointer: p.detail for p in problems}
     assert details["/person/pesel"] == "must be a valid PESEL number: this one has a wrong check digit"
-    assert details["/person/nickname"] == "is not allowed here"
+    assert details["/person/nickname"] == (
+        "is not allowed here: unknown member 'nickname'. Allowed: given_name, family_name, birth_date, pesel"
+    )
     assert details["/safe_contact/safe_hours/10/to"] == "is required"
     for problem in problems:
         assert "44051401358" not in problem.detail and "Ania" not in problem.detail and "anna@" not in problem.detail

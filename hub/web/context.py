@@ -1,0 +1,40 @@
+"""What every page template gets (TEMPLATES context processor)."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from agencies.pages import memberships_of, page_membership
+
+from .middleware import LANGUAGE_PARAMETER
+
+
+def language_links(request) -> list[dict]:
+    """The current page in each language: same path and query, `lang` replaced."""
+    links = []
+    for code, name in settings.LANGUAGES:
+        query = request.GET.copy()
+        query[LANGUAGE_PARAMETER] = code
+        links.append({"code": code, "name": name, "url": f"{request.path}?{query.urlencode()}"})
+    return links
+
+
+def page_context(request) -> dict:
+    context = {"language_links": language_links(request)}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        membership = page_membership(request)
+        context.update(
+            page_membership=membership,
+            page_has_several_agencies=len(memberships_of(user)) > 1,
+            # Every request renews the session (SESSION_SAVE_EVERY_REQUEST): it
+            # ends this long after this one unless another comes.
+            session_expires_at=timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE),
+            session_idle_minutes=settings.SESSION_COOKIE_AGE // 60,
+            session_warning_seconds=settings.STAFF_SESSION_WARNING_SECONDS,
+            session_warning_minutes=max(1, settings.STAFF_SESSION_WARNING_SECONDS // 60),
+            pages_time_zone=settings.PAGES_TIME_ZONE,
+            user_is_verified=user.is_verified() if hasattr(user, "is_verified") else False,
+        )
+    return context

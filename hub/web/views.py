@@ -1,0 +1,78 @@
+"""The staff pages of the composition root: the home page of each role, the
+choice of agency, the account page (backup codes, log out everywhere) and the
+session keep-alive. All under /app/: login and second factor required."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from agencies.pages import memberships_of, page_membership, page_membership_choose
+from hub import otp
+
+from .accounts import SESSION_NEW_BACKUP_CODES, safe_next
+
+# Which home each role gets; roles whose pages are still to come get a page
+# that says what is coming (and links only to pages that exist).
+REFERRAL_ROLES = ("caseworker", "supervisor")
+REVIEW_ROLES = ("supervisor", "dpo")
+
+
+@require_GET
+def app_home(request):
+    membership = page_membership(request)
+    if membership is None:
+        return render(request, "hub/app/no_agency.html", status=403)
+    context = {"membership": membership, "role": membership.role,
+               "referrals": membership.role in REFERRAL_ROLES, "reviews": membership.role in REVIEW_ROLES,
+               "notices": membership.role == "dpo"}
+    if context["referrals"]:
+        from referrals.pages import inbox_counts  # the composition root knows every app
+
+        context["counts"] = inbox_counts(membership.agency)
+    return render(request, "hub/app/home.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def agency_choose(request):
+    if request.method == "POST":
+        if page_membership_choose(request, request.POST.get("agency")) is None:
+            raise Http404
+        return redirect("app-home")
+    return render(request, "hub/app/agency_choose.html", {"memberships": memberships_of(request.user)})
+
+
+@require_GET
+def account(request):
+    return render(request, "hub/app/account.html", {"backup_codes_left": otp.backup_codes_left(request.user)})
+
+
+@require_http_methods(["GET", "POST"])
+def backup_codes(request):
+    """New backup codes are shown once: right after enrolment, or after the
+    user asks for a new set (which voids the old one)."""
+    if request.method == "POST":
+        request.session[SESSION_NEW_BACKUP_CODES] = otp.backup_codes_issue(request.user)
+        return redirect("account-backup-codes")
+    codes = request.session.pop(SESSION_NEW_BACKUP_CODES, None)
+    if codes is None:
+        return redirect("account")
+    return render(request, "hub/app/backup_codes.html", {"codes": codes, "next": safe_next(request)})
+
+
+@require_POST
+def session_extend(request):
+    """Renew the session (the request itself does, SESSION_SAVE_EVERY_REQUEST);
+    answers with the new end for the warning banner, or goes back for a form
+    posted without JavaScript."""
+    expires_at = timezone.localtime(timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE))
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"expires_at": expires_at.isoformat(),
+                             "expires_at_display": formats.time_format(expires_at, "H:i")})
+    messages.success(request, _("Your session has been extended."))
+    return redirect(safe_next(request))

@@ -1,0 +1,131 @@
+"""A small partnership with one of everything the API serves, so that the
+contract tests answer real objects (200s, lists with items), not only 404s.
+
+The caller is the MOPS, whose client holds every scope. It owns Anna (a
+consent to the shelter, a referral to it with a case update) and reads a
+person the shelter owns (so a revocation leaves it a notice); it chairs a ZI
+with a GDP, leads Anna's plan and has a Blue Card procedure open. State is
+built through the API and the services, never the ORM."""
+
+import hashlib
+from dataclasses import dataclass, field
+
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.utils import timezone
+
+from agencies.events import outbox_relay_all
+from agencies.teams import team_create, team_member_add
+from consent_ledger.models import RevocationNotice
+from consent_ledger.sequencer import ledger_sequence_all
+from hub.wsgi import application as wsgi_application
+from schemas.vocabularies import SCOPES, codes
+
+EVIDENCE = hashlib.sha256(b"signed consent form").hexdigest()
+PROFILE = {
+    "person": {"given_name": "Anna", "family_name": "Nowak", "birth_date": "1970-01-01"},
+    "contact": {"phone": "+48 600 100 200"},
+    "safe_contact": {"channel": "sms", "codeword": "konwalia"},
+}
+PAYLOAD = {"summary": "Needs a safe place tonight.", "risk": {"level": "high", "notes": "Threats."}}
+CONSENTED = ["identity", "safe_contact", "case_notes", "risk"]
+WITHHOLD = ["contact", "demographics", "health"]
+# Loopback, port 9 (discard): refused at once, so a delivery attempt costs nothing.
+HOOK_URL = "http://127.0.0.1:9/hook"
+
+
+def application(environ, start_response):
+    """The hub's WSGI application, called as Django's test client calls it.
+
+    A real WSGI call sends request_started and request_finished, whose handler
+    closes the database connection (CONN_MAX_AGE 0): on PostgreSQL that closes
+    the test's own transaction. Like django.test.client.ClientHandler, keep the
+    handler disconnected around the call and the closing of its response."""
+    request_started.disconnect(close_old_connections)
+    try:
+        response = wsgi_application(environ, start_response)
+    finally:
+        request_started.connect(close_old_connections)
+    return _ClosedWithoutClosingTheDatabase(response)
+
+
+class _ClosedWithoutClosingTheDatabase:
+    def __init__(self, response):
+        self.response = response
+
+    def __iter__(self):
+        return iter(self.response)
+
+    def close(self):
+        request_finished.disconnect(close_old_connections)
+        try:
+            self.response.close()  # sends request_finished
+        finally:
+            request_finished.connect(close_old_connections)
+
+
+@dataclass
+class ContractWorld:
+    ops: object
+    shelter: object
+    ids: dict = field(default_factory=dict)
+
+
+def _created(response) -> dict:
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def _consent(owner, subject_id, recipient, categories=CONSENTED, purposes=("referral",)) -> dict:
+    return _created(owner.post(f"/api/v1/subjects/{subject_id}/consents/", {
+        "recipients": {"agencies": [str(recipient.agency.id)]}, "categories": list(categories),
+        "purposes": list(purposes), "form": "written", "grantor": "subject", "evidence_sha256": EVIDENCE,
+    }))
+
+
+def build(party) -> ContractWorld:
+    ops = party("MOPS Kontrakt", "ops", scopes=codes(SCOPES))
+    shelter = party("Schronisko Kontrakt", "shelter", scopes=codes(SCOPES))
+    world = ContractWorld(ops, shelter)
+    ids = world.ids
+    ids["endpoint_id"] = _created(ops.post("/api/v1/webhook-endpoints/", {"url": HOOK_URL, "events": []}))["id"]
+
+    ids["subject_id"] = _created(ops.post("/api/v1/subjects/", {"external_ref": "K/1", "profile": PROFILE}))["id"]
+    consent = _consent(ops, ids["subject_id"], shelter)
+    ids["provision_id"], ids["entry_id"] = consent["id"], consent["ledger_entry"]["id"]
+    ids["referral_id"] = _created(ops.post("/api/v1/referrals/", {
+        "subject": ids["subject_id"], "to_agency": str(shelter.agency.id), "service": "shelter",
+        "urgency": "urgent", "purpose": "referral", "payload": PAYLOAD, "reason": "Violence at home.",
+        "withhold_categories": WITHHOLD,
+    }))["id"]
+    _created(ops.post(f"/api/v1/referrals/{ids['referral_id']}/updates/", {"kind": "note", "payload": {"text": "Called."}}))
+
+    # A notice for the MOPS: it read the shelter's person, then her consent was revoked.
+    theirs = _created(shelter.post("/api/v1/subjects/", {"external_ref": "S/1", "profile": PROFILE}))["id"]
+    their_consent = _consent(shelter, theirs, ops)
+    returned = _created(shelter.post("/api/v1/referrals/", {
+        "subject": theirs, "to_agency": str(ops.agency.id), "service": "psychological", "urgency": "routine",
+        "purpose": "referral", "payload": {"summary": "Counselling."}, "withhold_categories": WITHHOLD,
+    }))["id"]
+    assert ops.get(f"/api/v1/referrals/{returned}").status_code == 200
+    assert shelter.post(f"/api/v1/consents/{their_consent['id']}/revoke", {"reason": "Withdrawn."}).status_code == 200
+    ids["notice_id"] = str(RevocationNotice.objects.get(agency=ops.agency).id)
+
+    zi = team_create(caller=ops.caller, name="ZI Kontrakt", kind="zi")
+    team_member_add(caller=ops.caller, team_id=zi.id, agency_id=shelter.agency.id,
+                    confidentiality_declaration_at=timezone.now())
+    ids["team_id"], ids["agency_id"] = str(zi.id), str(shelter.agency.id)
+    ids["plan_id"] = _created(ops.post("/api/v1/plans/", {"subject": ids["subject_id"], "stage": "crisis"}))["id"]
+    ids["action_id"] = _created(ops.post(f"/api/v1/plans/{ids['plan_id']}/actions/", {
+        "agency": str(ops.agency.id), "title": "Weekly call", "due_on": timezone.localdate().isoformat(),
+    }))["id"]
+    ids["procedure_id"] = _created(ops.post("/api/v1/blue-cards/", {
+        "subject": ids["subject_id"], "team": ids["team_id"], "opened_at": "2026-01-05T10:00:00+01:00",
+        "opened_by_kind": "ops", "forms_of_violence": ["psychological"], "children_in_household": 0,
+    }))["id"]
+    ids["name"] = "subject"
+    outbox_relay_all()
+    ledger_sequence_all()  # a signed checkpoint, so the proofs have a tree
+    delivery = ops.get(f"/api/v1/webhook-endpoints/{ids['endpoint_id']}/deliveries/").json()["results"]
+    ids["delivery_id"] = delivery[0]["id"]
+    return world

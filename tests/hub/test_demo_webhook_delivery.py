@@ -1,0 +1,52 @@
+"""The demo delivers webhooks after the response (issue 16, item 6): with eager
+tasks (no broker) and DEBUG, a slow receiver never holds the request of the
+agency whose change caused the event; the delivery still arrives, signed."""
+
+import time
+
+import pytest
+
+from agencies import events
+from tests.events.conftest import WEBHOOK_ENDPOINTS, refer, register, subject_with_consent  # noqa: F401
+from tests.events.conftest import ops, receiver, shelter  # noqa: F401
+
+SLOW = 3.0  # seconds the receiver takes to answer
+
+
+@pytest.fixture
+def demo(settings):
+    settings.DEBUG = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    events._background_pool().shutdown(wait=True)
+    events._pool = None
+
+
+def test_a_slow_receiver_does_not_hold_the_request_that_caused_the_event(
+    ledger_transactional_db, demo, ops, shelter, receiver  # noqa: F811
+):
+    register(shelter, receiver, "/shelter")
+    subject_id, _ = subject_with_consent(ops, [shelter])
+    receiver.delay = SLOW
+
+    started = time.monotonic()
+    referral_id = refer(ops, shelter, subject_id)
+    took = time.monotonic() - started
+
+    assert took < SLOW - 0.5, f"the referral waited {took:.1f} s for the receiver"
+    assert receiver.wait_for(lambda r: r.received, timeout=SLOW + 10)
+    [delivered] = receiver.received
+    assert delivered.body["type"] == "referral.requested" and delivered.body["object"]["id"] == referral_id
+
+
+def test_without_debug_eager_tasks_deliver_before_the_request_returns(ops, shelter, receiver, settings,  # noqa: F811
+                                                                      django_capture_on_commit_callbacks):
+    """The suite's (and any eager non-demo) behaviour is unchanged."""
+    settings.DEBUG = False
+    register(shelter, receiver, "/shelter")
+    subject_id, _ = subject_with_consent(ops, [shelter])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refer(ops, shelter, subject_id)
+
+    assert [r.body["type"] for r in receiver.received] == ["referral.requested"]
