@@ -335,3 +335,22 @@ def test_demo_timeline_puts_the_first_meeting_on_the_next_working_day(settings, 
     assert opened < received < formed < today
     assert received <= add_working_days(opened, days["nka_to_chair"])
     assert formed <= add_working_days(received, days["gdp_formed"])
+
+
+def test_demo_seed_prints_a_working_totp_secret_for_every_demo_user(db, settings):
+    import re
+    from base64 import b32decode
+
+    from django.contrib.auth.models import User
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("demo_seed", stdout=out)
+
+    printed = dict(re.findall(r"^    ([a-z]+\.[a-z]+): ([A-Z2-7]{32})$", out.getvalue(), re.MULTILINE))
+    assert set(printed) == set(User.objects.values_list("username", flat=True))
+    for username, secret in printed.items():
+        device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+        assert device.verify_token(f"{totp(b32decode(secret)):06d}"), username

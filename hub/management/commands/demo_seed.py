@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +34,7 @@ from agencies.services import agency_create, client_create, user_create
 from agencies.teams import team_create, team_member_add
 from consent_ledger import services as ledger
 from consent_ledger.models import SubjectReference
+from hub.otp import demo_totp_enrol
 from referrals.blue_card import rules
 from referrals.blue_card.deadlines import add_months
 from referrals.blue_card.models import BlueCardDeadline, BlueCardProcedure
@@ -372,7 +374,17 @@ class Command(BaseCommand):
             "gets 404)\n"
             + self._team_usage(subject_id)
             + self._placements_usage()
+            + self._totp_usage()
         )
+
+    def _totp_usage(self) -> str:
+        """Every demo user gets a TOTP authenticator whose secret is derived
+        from the username (hub.otp.demo_totp_enrol, DEBUG only): add it to an
+        authenticator app once, or enrol your own at the first login."""
+        usernames = [u for *_, people in (*PARTNERSHIP, *TEAM_AGENCIES) for u, _ in people]
+        users = User.objects.filter(username__in=usernames).order_by("username")
+        secrets = "\n".join(f"    {user.username}: {demo_totp_enrol(user)}" for user in users)
+        return f"  Staff pages: /app/ (password, then a TOTP code); authenticator secrets:\n{secrets}\n"
 
     def _team_usage(self, subject_id) -> str:
         procedure = BlueCardProcedure.objects.filter(subject_id=subject_id, status=BlueCardProcedure.OPEN).first()
