@@ -85,7 +85,7 @@ ALL_SCOPES = (
 # The endpoints that answer 428 without If-Match (hub.api.preconditions.require_if_match).
 CONDITIONAL_CHANGE = re.compile(
     r"/api/v1/(?:referrals/[^/]+/transition|actions/[^/]+/transition|plans/[^/]+/stage"
-    r"|blue-cards/[^/]+/(?:steps/|close))$"
+    r"|blue-cards/[^/]+/(?:steps/|close)|placements/[^/]+/(?:transition|outcome))$"
 )
 
 

@@ -17,6 +17,8 @@ from hub.api.errors import ValidationFailed
 from hub.api.idempotency import IdempotentCreateMixin
 from hub.api.pagination import CursorPagination
 from hub.api.params import choice_param, uuid_param
+from hub.api.preconditions import require_if_match
+from hub.api.schema import IF_MATCH
 from hub.api.serializers import InputSerializer
 
 from ..placements import lifecycle, services
@@ -28,12 +30,6 @@ from ..placements.selectors import (
     placement_list_for_agency,
     placement_read,
 )
-
-IF_MATCH = OpenApiParameter(
-    "If-Match", str, location=OpenApiParameter.HEADER, required=False,
-    description="The ETag you read: the change is refused (412) if the placement changed since.",
-)
-
 
 def _parsed(input_class, request) -> dict:
     data = input_class(data=request.data)
@@ -334,7 +330,7 @@ class PlacementTransitionApi(APIView):
         values = _parsed(self.PlacementTransitionInput, request)
         placement = services.placement_transition(
             caller=request.caller, placement_id=placement_id, to=values["status"], reason=values["reason"],
-            ended_on=values["ended_on"], if_match=request.headers.get("If-Match"),
+            ended_on=values["ended_on"], if_match=require_if_match(request, what="placement"),
         )
         return Response(PlacementSummaryOutput(placement).data, headers={"ETag": placement.etag})
 
@@ -381,7 +377,7 @@ class PlacementOutcomeApi(IdempotentCreateMixin, APIView):
     def post(self, request, placement_id):
         values = _parsed(self.PlacementOutcomeInput, request)
         placement = services.placement_outcome_record(
-            caller=request.caller, placement_id=placement_id, if_match=request.headers.get("If-Match"),
+            caller=request.caller, placement_id=placement_id, if_match=require_if_match(request, what="placement"),
             contract_months=values.pop("contract_months", services.NOT_GIVEN), **values,
         )
         return Response(PlacementSummaryOutput(placement).data, headers={"ETag": placement.etag})
