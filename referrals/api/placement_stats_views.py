@@ -62,7 +62,7 @@ class PlacementStatsOutput(serializers.Serializer):
     )
     benchmark = serializers.FloatField(help_text="the Wrocław Model Wsparcia: 38% of placements ended in employment")
     suppressed = serializers.ListField(
-        child=serializers.ChoiceField(choices=[*stats.CELLS, "conversion_rate", "ci95"]),
+        child=serializers.ChoiceField(choices=stats.SUPPRESSIBLE),
         help_text="the members withheld",
     )
 

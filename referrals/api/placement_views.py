@@ -19,7 +19,8 @@ from hub.api.pagination import CursorPagination
 from hub.api.params import choice_param, uuid_param
 from hub.api.preconditions import require_if_match
 from hub.api.schema import IF_MATCH
-from hub.api.serializers import InputSerializer
+from hub.api.serializers import CodeField, InputSerializer
+from schemas.vocabularies import DATA_CATEGORIES, codes
 
 from ..placements import lifecycle, services
 from ..placements.models import CONTRACT_TYPES, OUTCOMES, TIMEPOINTS
@@ -142,7 +143,7 @@ class PlacementCheckInOutput(serializers.Serializer):
 class DisclosedSubjectOutput(serializers.Serializer):
     id = serializers.UUIDField()
     profile = serializers.DictField(help_text="for an employer: identity and contact only, as disclosed")
-    withheld_categories = serializers.ListField(child=serializers.CharField())
+    withheld_categories = serializers.ListField(child=CodeField(codes(DATA_CATEGORIES)))
 
 
 class EmploymentOutput(serializers.Serializer):
@@ -187,7 +188,7 @@ class PlacementDetailOutput(PlacementSummaryOutput):
     check_ins = CheckInDisclosedOutput(many=True, help_text="an employer sees its own only")
     therapist = TherapistOutput(required=False, allow_null=True, help_text="coordinating agency only")
     follow_up = FollowUpOutput(required=False, allow_null=True, help_text="coordinating agency only")
-    withheld_categories = serializers.ListField(child=serializers.CharField())
+    withheld_categories = serializers.ListField(child=CodeField(codes(DATA_CATEGORIES)))
 
 
 def _check_in(check_in, content: dict | None, side: str) -> dict:

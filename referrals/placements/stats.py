@@ -105,6 +105,8 @@ COMPLEMENTARY = "#"
 CELLS = (
     "started", "not_completed", "completed", "hired", "not_hired", "employed_90d", "not_employed_90d",
 )
+# What `suppressed` may name: a cell, or the rate and its interval.
+SUPPRESSIBLE = (*CELLS, "conversion_rate", "ci95")
 # Every cell is a difference of two running totals
 # t = (0, employed_90d, hired, completed, started): started = completed +
 # not_completed, completed = hired + not_hired, hired = employed_90d +
