@@ -1,12 +1,31 @@
 import base64
 import re
+from contextlib import contextmanager
 
 import pytest
 from django.core.cache import cache
+from django.db import transaction
 
 from agencies.services import agency_create, client_create, user_create
 
 TOKEN_URL = "/o/token/"
+
+
+class _Rollback(Exception):
+    pass
+
+
+@contextmanager
+def example_rolled_back():
+    """One hypothesis example's database state, always rolled back, with the
+    throttle cleared (it counts requests across examples)."""
+    cache.clear()
+    try:
+        with transaction.atomic():
+            yield
+            raise _Rollback
+    except _Rollback:
+        pass
 
 
 @pytest.fixture(autouse=True)

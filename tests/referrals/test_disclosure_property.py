@@ -15,8 +15,6 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
-from django.core.cache import cache
-from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +22,7 @@ from consent_ledger.models import EntryKind, LedgerEntry
 from consent_ledger.services import Terms, consent_grant, legal_basis_assert, refusal_record, subject_create
 from hub.api.errors import NotFoundError, ValidationFailed
 from referrals import services
+from tests.conftest import example_rolled_back
 
 from .conftest import EVIDENCE, detail, updates_url
 
@@ -188,10 +187,6 @@ def exchange(parties, sentinel, referral, rejects: bool) -> None:
                                      reason=sentinel("case_notes", key))
 
 
-class _Rollback(Exception):
-    pass
-
-
 @pytest.fixture
 def parties(party):
     made = {key: party(f"Agency {key}", kind) for key, kind in zip(AGENCIES, ("ops", "shelter", "police", "employer"))}
@@ -201,13 +196,8 @@ def parties(party):
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(given_provisions=provisions, given_referrals=referrals)
 def test_no_response_carries_a_category_the_reader_may_not_receive(parties, given_provisions, given_referrals):
-    cache.clear()  # throttling counts requests across examples
-    try:
-        with transaction.atomic():
-            _example(parties, given_provisions, given_referrals)
-            raise _Rollback
-    except _Rollback:
-        pass
+    with example_rolled_back():
+        _example(parties, given_provisions, given_referrals)
 
 
 def _example(parties, given_provisions, given_referrals):

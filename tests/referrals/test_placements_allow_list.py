@@ -17,8 +17,6 @@ import json
 from dataclasses import dataclass
 
 import pytest
-from django.core.cache import cache
-from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +33,7 @@ from consent_ledger.services import (
 )
 from referrals.placements import services
 from schemas.vocabularies import DATA_CATEGORIES, PURPOSES, codes
+from tests.conftest import example_rolled_back
 from tests.referrals.placements_world import EVIDENCE, SCOPES, months_ago, placement_url
 
 pytestmark = pytest.mark.django_db
@@ -182,20 +181,11 @@ def placement_for(cis, hotel, coordinator, subject, sentinel):
     return placement
 
 
-class _Rollback(Exception):
-    pass
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(drawn=drawn_provisions, shape=profiles)
 def test_the_employers_read_never_carries_a_category_outside_identity_contact_and_employment(parties, drawn, shape):
-    cache.clear()  # throttling counts requests across examples
-    try:
-        with transaction.atomic():
-            _example(parties, drawn, shape)
-            raise _Rollback
-    except _Rollback:
-        pass
+    with example_rolled_back():
+        _example(parties, drawn, shape)
 
 
 def _example(parties, drawn, shape):
