@@ -63,5 +63,8 @@ class BaselineReferralDetailApi(ReferralDetailApi):
 
     def get(self, request, referral_id):
         referral = referral_for_party(referral_id, request.caller)
-        view = ReferralView(referral, _undisclosed(referral.payload), _undisclosed(referral.subject.profile), referral.reason)
+        view = ReferralView(
+            referral, _undisclosed(referral.payload), _undisclosed(referral.subject.profile), referral.reason,
+            referral.status_reason, [],
+        )
         return Response(_detail(view), headers={"ETag": referral.etag})
