@@ -211,3 +211,20 @@ class RevocationNotice(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provision", "agency"], name="notice_once_per_agency")]
+
+
+class VerificationRun(models.Model):
+    """The result of one `verify_ledger` run (the command, the nightly task or a
+    DPO's request), kept beside the log so its status page can say when the
+    log was last proven intact. Counts and problem texts only: the problems
+    name entry ids and checkpoint sizes, never person data."""
+
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField()
+    tree_size = models.BigIntegerField()
+    checkpoints_checked = models.PositiveIntegerField()
+    problems = models.JSONField(default=list)
+    trigger = models.CharField(max_length=16)  # "command" | "schedule" | "page"
+
+    class Meta:
+        indexes = [models.Index(fields=["-finished_at"], name="verification_run_latest")]

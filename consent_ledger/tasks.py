@@ -2,6 +2,7 @@ from celery import shared_task
 
 from .notices import consent_expiry_warnings, notices_escalate
 from .sequencer import ledger_sequence_all
+from .verify import verify_ledger_and_record
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -18,3 +19,9 @@ def consent_expiry_warnings_task() -> None:
 @shared_task(ignore_result=True)
 def notice_escalation_task() -> None:
     notices_escalate()
+
+
+@shared_task(ignore_result=True)
+def ledger_verify_task(trigger: str = "schedule") -> None:
+    """Nightly, and when a DPO asks: the result is kept (VerificationRun)."""
+    verify_ledger_and_record(trigger=trigger)

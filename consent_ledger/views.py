@@ -1,36 +1,49 @@
-"""The hub's own pages for data-protection officers and supervisors: the
-printable accounting of disclosures and the emergency review queue. Session
-login; the user's role in the owning agency decides; anything else is a 404."""
+"""The hub's own pages for data-protection officers and supervisors (DESIGN.md 7,
+`/app/dpo/`): the ledger's status, the printable accounting of disclosures,
+the emergency review queue and the unacknowledged revocation notices. Session
+login with the second factor; the user's role in the owning agency decides;
+anything else is a 404."""
 
 import uuid
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import F
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from agencies.models import Agency, AgencyApplication, Membership
+from agencies.models import Agency, Membership
+from agencies.pages import member_page
 from hub.api.errors import ApplicationError
-from schemas.vocabularies import DATA_CATEGORIES, LEGAL_BASES, PURPOSES, term
+from schemas.vocabularies import DATA_CATEGORIES
 
-from .models import EmergencyReview, RevocationNotice, Subject
+from .accounting import accounting_rows
+from .accounting import label as _label
+from .models import (
+    Checkpoint,
+    EmergencyReview,
+    LedgerEntry,
+    RevocationNotice,
+    SequencerState,
+    Subject,
+    VerificationRun,
+)
 from .selectors import disclosure_list_for_subject
 from .services import REVIEWER_ROLES, emergency_review_complete
+from .tasks import ledger_verify_task
 
 
-def _label(vocabulary, code, language):
-    try:
-        return term(vocabulary, code).label(language)
-    except KeyError:
-        return code
+class AccountingLookupForm(forms.Form):
+    ref = forms.CharField(
+        label=gettext_lazy("Case reference"), max_length=200, strip=True,
+        error_messages={"required": gettext_lazy("Enter the person's case reference")},
+    )
 
 
-def _actor_names(entries) -> dict[str, str]:
-    """client:<id> -> the client's name; users stay pseudonymous."""
-    client_ids = {e.actor.removeprefix("client:") for e in entries if e.actor.startswith("client:")}
-    names = dict(AgencyApplication.objects.filter(client_id__in=client_ids).values_list("client_id", "name"))
-    return {f"client:{cid}": name for cid, name in names.items()}
 
 
 @login_required
@@ -44,24 +57,7 @@ def disclosure_accounting(request, subject_id):
     ).select_related("owner").first()
     if subject is None:
         raise Http404
-    language = request.LANGUAGE_CODE
-    entries = list(disclosure_list_for_subject(subject))
-    agencies = dict(Agency.objects.filter(id__in={e.body["recipient"] for e in entries}).values_list("id", "name"))
-    actors = _actor_names(entries)
-    rows = [
-        {
-            "at": e.recorded_at,
-            "recipient": agencies.get(uuid.UUID(e.body["recipient"]), e.body["recipient"]),
-            "actor": actors.get(e.actor, e.actor),
-            "categories": [_label(DATA_CATEGORIES, c, language) for c in e.body["categories"]],
-            "withheld": [_label(DATA_CATEGORIES, c, language) for c in e.body["withheld_categories"]],
-            "purpose": _label(PURPOSES, e.body["purpose"], language),
-            "bases": [(_label(LEGAL_BASES, b["basis"], language), b["entry"]) for b in e.body["bases"]],
-            "request_id": e.body["request_id"],
-            "entry": e.id,
-        }
-        for e in entries
-    ]
+    rows = accounting_rows(disclosure_list_for_subject(subject), request.LANGUAGE_CODE)
     return render(request, "consent_ledger/accounting.html", {"subject": subject, "rows": rows})
 
 
@@ -121,3 +117,47 @@ def revocation_notices(request):
         for n in notices
     ]
     return render(request, "consent_ledger/notices.html", {"rows": rows})
+
+
+DPO_PAGE_ROLES = ("dpo", "supervisor")
+
+
+def _dpo_status(agency) -> dict:
+    """What the status page shows: the latest signed checkpoint, the last
+    verification, and what waits for the agency's review (counts only)."""
+    return {
+        "checkpoint": Checkpoint.objects.order_by("-tree_size").first(),
+        "tree_size": SequencerState.objects.values_list("tree_size", flat=True).first() or 0,
+        "unsequenced": LedgerEntry.objects.filter(leaf_index__isnull=True).count(),
+        "verification": VerificationRun.objects.order_by("-finished_at").first(),
+        "reviews_waiting": EmergencyReview.objects.filter(agency=agency, reviewed_at__isnull=True).count(),
+        "notices_waiting": RevocationNotice.objects.filter(recorded_by=agency, acknowledged_at__isnull=True).count(),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@member_page(*DPO_PAGE_ROLES)
+def dpo_home(request):
+    """/app/dpo/: the ledger's status and the ways into the DPO's work. The
+    accounting is found by the person's case reference, posted (a reference
+    may say more than an id, so it never goes into a URL)."""
+    form = AccountingLookupForm(request.POST or None)
+    if request.method == "POST" and request.membership.role == "dpo" and form.is_valid():
+        agency = request.caller.agency
+        subject = Subject.objects.filter(
+            owner=agency, references__agency=agency, references__external_ref=form.cleaned_data["ref"]
+        ).first()
+        if subject is not None:
+            return redirect("disclosure-accounting", subject_id=subject.pk)
+        form.add_error("ref", _("Your agency has no person with this case reference."))
+    context = {**_dpo_status(request.caller.agency), "form": form, "role": request.membership.role}
+    return render(request, "consent_ledger/dpo.html", context, status=422 if form.errors else 200)
+
+
+@require_POST
+@member_page("dpo")
+def dpo_verify(request):
+    """Verify the whole log now (a task: eager in the demo, on a worker in production)."""
+    ledger_verify_task.delay(trigger="page")
+    messages.success(request, _("Verification of the ledger has started. Its result appears here when it ends."))
+    return redirect("dpo-home")

@@ -58,6 +58,11 @@ urlpatterns = [
     path("favicon.ico", web_urls.favicon),
     path("app/", include(web_urls.app_urls)),
     path("app/referrals/", include("referrals.urls")),
+    path("app/subjects/", include("consent_ledger.page_urls")),
+    path("app/placements/", include("referrals.placements.page_urls")),
+    path("app/", include("referrals.plans.page_urls")),
+    path("app/dpo/", ledger_views.dpo_home, name="dpo-home"),
+    path("app/dpo/verify", ledger_views.dpo_verify, name="dpo-verify"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     # Anything else under /api/ is a problem+json 404, also in DEBUG (where

@@ -112,7 +112,15 @@ LOGOUT_REDIRECT_URL = "home"
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="pl")
 LANGUAGES = [("pl", "Polski"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "hub" / "locale"]
+# One catalogue per area of pages (each its own django.po, compiled with
+# msgfmt); the first that translates a message wins.
+LOCALE_PATHS = [
+    BASE_DIR / "hub" / "locale",
+    BASE_DIR / "referrals" / "locale",
+    BASE_DIR / "referrals" / "placements" / "locale",
+    BASE_DIR / "referrals" / "plans" / "locale",
+    BASE_DIR / "consent_ledger" / "locale",
+]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -316,6 +324,8 @@ CELERY_BEAT_SCHEDULE = {
     "oauth-clear-expired": {"task": "agencies.tasks.oauth_clear_expired_task", "schedule": 3600.0},
     "deliveries-purge": {"task": "agencies.tasks.deliveries_purge_task", "schedule": 86400.0},
     "idempotency-purge": {"task": "hub.tasks.idempotency_purge_task", "schedule": 3600.0},
+    # The whole log recomputed once a day; the DPO's page shows the last result.
+    "ledger-verify": {"task": "consent_ledger.tasks.ledger_verify_task", "schedule": 86400.0},
 }
 
 # --- Logging ----------------------------------------------------------------

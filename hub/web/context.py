@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from agencies.pages import memberships_of, page_membership
 
@@ -20,6 +22,35 @@ def language_links(request) -> list[dict]:
     return links
 
 
+# The service navigation: (URL name, label, the roles that see it). Each role
+# sees only the pages it may open (an employer's contact: placements alone).
+NAVIGATION = [
+    ("app-home", _("Home"), None),
+    ("referral-inbox", _("Received referrals"), {"caseworker", "supervisor"}),
+    ("referral-outbox", _("Sent referrals"), {"caseworker", "supervisor"}),
+    ("subject-list", _("People"), {"caseworker", "supervisor"}),
+    ("placement-list", _("Placements"), {"coordinator", "employer_contact"}),
+    ("team-list", _("Teams"), {"caseworker", "supervisor", "coordinator"}),
+    ("dpo-home", _("Data protection"), {"dpo", "supervisor"}),
+    ("account", _("Your account"), None),
+]
+
+
+def navigation(request, role: str | None) -> list[dict]:
+    """The menu for `role`; an item is current on its page and the pages under it."""
+    items = []
+    for name, label, roles in NAVIGATION:
+        if roles is not None and role not in roles:
+            continue
+        try:  # TEMPORARY while the pages are being built: strict again at integration
+            url = reverse(name)
+        except Exception:
+            continue
+        current = request.path == url or (url.endswith("/") and name != "app-home" and request.path.startswith(url))
+        items.append({"url": url, "label": label, "current": current})
+    return items
+
+
 def page_context(request) -> dict:
     context = {"language_links": language_links(request)}
     user = getattr(request, "user", None)
@@ -27,6 +58,7 @@ def page_context(request) -> dict:
         membership = page_membership(request)
         context.update(
             page_membership=membership,
+            navigation=navigation(request, membership.role if membership else None),
             page_has_several_agencies=len(memberships_of(user)) > 1,
             # Every request renews the session (SESSION_SAVE_EVERY_REQUEST): it
             # ends this long after this one unless another comes.

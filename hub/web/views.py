@@ -17,24 +17,35 @@ from hub import otp
 
 from .accounts import SESSION_NEW_BACKUP_CODES, safe_next
 
-# Which home each role gets; roles whose pages are still to come get a page
-# that says what is coming (and links only to pages that exist).
+# Which parts of the home page each role gets (the menu, hub.web.context, says the same).
 REFERRAL_ROLES = ("caseworker", "supervisor")
-REVIEW_ROLES = ("supervisor", "dpo")
+PLACEMENT_ROLES = ("coordinator", "employer_contact")
+TEAM_ROLES = ("caseworker", "supervisor", "coordinator")
+DPO_ROLES = ("dpo", "supervisor")
 
 
 @require_GET
 def app_home(request):
+    """Each role lands on its own home (DESIGN.md 7): what waits for it, counted
+    (metadata only), and the way to each of its pages."""
     membership = page_membership(request)
     if membership is None:
         return render(request, "hub/app/no_agency.html", status=403)
-    context = {"membership": membership, "role": membership.role,
-               "referrals": membership.role in REFERRAL_ROLES, "reviews": membership.role in REVIEW_ROLES,
-               "notices": membership.role == "dpo"}
+    role = membership.role
+    context = {"membership": membership, "role": role, "referrals": role in REFERRAL_ROLES,
+               "placements": role in PLACEMENT_ROLES, "teams": role in TEAM_ROLES, "dpo": role in DPO_ROLES}
+    # The composition root knows every app.
     if context["referrals"]:
-        from referrals.pages import inbox_counts  # the composition root knows every app
+        from referrals.pages import inbox_counts
 
         context["counts"] = inbox_counts(membership.agency)
+    if context["placements"]:
+        from referrals.placements.lifecycle import PROPOSED
+        from referrals.placements.models import Placement
+
+        context["placements_to_confirm"] = Placement.objects.filter(
+            employer=membership.agency, status=PROPOSED
+        ).count()
     return render(request, "hub/app/home.html", context)
 
 

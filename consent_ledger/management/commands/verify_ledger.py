@@ -2,13 +2,14 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...verify import verify_ledger
+from ...verify import verify_ledger_and_record
 
 
 class Command(BaseCommand):
     help = (
         "Recompute the consent ledger from the stored entries and check every signed "
-        "checkpoint (DESIGN.md 4.4). Only reads. Exits 1, naming the first problem, "
+        "checkpoint (DESIGN.md 4.4). Only reads the log; the result is kept for the "
+        "DPO's status page. Exits 1, naming the first problem, "
         "unless everything verifies."
     )
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        report = verify_ledger()
+        report = verify_ledger_and_record(trigger="command")
         if options["json"]:
             fields = ("ok", "tree_size", "checkpoints_checked", "problems")
             self.stdout.write(json.dumps({name: getattr(report, name) for name in fields}))

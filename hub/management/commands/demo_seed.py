@@ -47,6 +47,15 @@ from referrals.working_days import POLAND, add_working_days, is_working_day, tod
 from schemas.vocabularies import SCOPES, codes
 
 DEMO_PASSWORD = "demo-password-2026"
+# Where each role's pages are (DESIGN.md 7), for the usage printed at the end.
+ROLE_PAGES = {
+    "caseworker": "/app/referrals/, /app/subjects/, /app/teams/",
+    "supervisor": "/app/referrals/, /app/subjects/, /app/dpo/",
+    "coordinator": "/app/placements/, /app/teams/",
+    "employer_contact": "/app/placements/",
+    "dpo": "/app/dpo/",
+    "agency_admin": "/app/account",
+}
 EMPLOYER_SCOPES = ["agencies:read", "placements:read", "placements:write", "events:read", "webhooks:manage"]
 
 # (slug, name, kind, teryt, [(username, role)])
@@ -380,11 +389,20 @@ class Command(BaseCommand):
     def _totp_usage(self) -> str:
         """Every demo user gets a TOTP authenticator whose secret is derived
         from the username (hub.otp.demo_totp_enrol, DEBUG only): add it to an
-        authenticator app once, or enrol your own at the first login."""
-        usernames = [u for *_, people in (*PARTNERSHIP, *TEAM_AGENCIES) for u, _ in people]
-        users = User.objects.filter(username__in=usernames).order_by("username")
-        secrets = "\n".join(f"    {user.username}: {demo_totp_enrol(user)}" for user in users)
-        return f"  Staff pages: /app/ (password, then a TOTP code); authenticator secrets:\n{secrets}\n"
+        authenticator app once, or enrol your own at the first login. Listed
+        with the role each logs in as, and where that role starts."""
+        roles = {u: (slug, role) for slug, *_, people in (*PARTNERSHIP, *TEAM_AGENCIES) for u, role in people}
+        users = User.objects.filter(username__in=roles).order_by("username")
+        lines = "\n".join(
+            f"    {user.username:<14} {roles[user.username][1]:<16} {ROLE_PAGES[roles[user.username][1]]:<44} "
+            f"TOTP secret {demo_totp_enrol(user)}"
+            for user in users
+        )
+        return (
+            f"  Staff pages: /app/ (password, then a TOTP code); each user, role, where the role works:\n{lines}\n"
+            "  First steps: log in as mops.kasia, 'Send a referral' to the shelter; log out, log in as shelter.ewa,\n"
+            "               open it from 'Received referrals' and accept it.\n"
+        )
 
     def _team_usage(self, subject_id) -> str:
         procedure = BlueCardProcedure.objects.filter(subject_id=subject_id, status=BlueCardProcedure.OPEN).first()
