@@ -8,3 +8,6 @@ class AgenciesConfig(AppConfig):
 
     def ready(self):
         from .api import schema  # noqa: F401  (registers the OpenAPI extension)
+        from .revocations import connect
+
+        connect()

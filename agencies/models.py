@@ -267,3 +267,14 @@ class Delivery(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["endpoint", "event"], name="delivery_once_per_endpoint")]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+
+class RevokedAccessToken(models.Model):
+    """What is left of an access token revoked before it expired: its SHA-256
+    (DOT's `token_checksum`, never the token), so the API can say "revoked"
+    instead of "not known" (DOT deletes revoked tokens). Kept until the token
+    would have expired; purged with the expired tokens."""
+
+    token_checksum = models.CharField(max_length=64, unique=True)
+    revoked_at = models.DateTimeField()
+    expires = models.DateTimeField(db_index=True)

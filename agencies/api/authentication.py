@@ -4,12 +4,14 @@ from rest_framework import exceptions
 
 from ..callers import Caller
 from ..models import Membership
+from ..revocations import token_was_revoked
 
 
 _UNKNOWN_TOKEN = _(
-    "The access token is not known: it was mistyped, revoked, or not issued by this hub. "
+    "The access token is not known: it was mistyped, expired some time ago, or was not issued by this hub. "
     "Get a new one at /o/token/."
 )
+_REVOKED_TOKEN = _("The access token was revoked: get a new one at /o/token/.")
 # DOT's error descriptions (oauth2_provider.oauth2_validators) -> what to do.
 _TOKEN_REFUSED = {
     "The access token has expired.": _("The access token has expired: get a new one at /o/token/."),
@@ -35,9 +37,9 @@ class AgencyTokenAuthentication(OAuth2Authentication):
             # A token was sent and refused: say why, as WWW-Authenticate does
             # (RFC 6750 §3.1), instead of "no credentials". No token at all
             # stays None, so DRF answers NotAuthenticated.
-            description = getattr(request, "oauth2_error", {}).get("error_description")
-            if getattr(request, "oauth2_error", {}).get("error"):
-                raise exceptions.AuthenticationFailed(_TOKEN_REFUSED.get(str(description), _UNKNOWN_TOKEN))
+            error = getattr(request, "oauth2_error", {})
+            if error.get("error"):
+                raise exceptions.AuthenticationFailed(self._refusal(request, error))
             return None
         user, token = result
         application = token.application
@@ -49,3 +51,13 @@ class AgencyTokenAuthentication(OAuth2Authentication):
             raise exceptions.AuthenticationFailed(_("The token's user is not a member of the client's agency."))
         request.caller = Caller(agency=application.agency, application=application, user=user)
         return user, token
+
+    @staticmethod
+    def _refusal(request, error: dict) -> str:
+        description = str(error.get("error_description"))
+        if description == "The access token is invalid.":
+            scheme, _space, raw_token = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() == "bearer" and raw_token and token_was_revoked(raw_token.strip()):
+                error["error_description"] = "The access token was revoked."  # WWW-Authenticate says it too
+                return _REVOKED_TOKEN
+        return _TOKEN_REFUSED.get(description, _UNKNOWN_TOKEN)

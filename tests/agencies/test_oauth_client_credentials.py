@@ -1,8 +1,13 @@
 """Client credentials (RFC 6749 §4.4) through the real token endpoint."""
 
+import hashlib
+from datetime import timedelta
+
+from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from agencies.models import AgencyApplication
+from agencies.models import AgencyApplication, RevokedAccessToken
+from agencies.tasks import oauth_clear_expired_task
 from hub.api.errors import INSUFFICIENT_SCOPE, NOT_AUTHENTICATED, PROBLEM_CONTENT_TYPE
 from tests.conftest import TOKEN_URL, basic_auth, bearer
 
@@ -50,7 +55,8 @@ def test_unknown_token_gets_401(client, db):
     response = client.get(ME, **bearer("not-a-token"))
 
     assert response.status_code == 401
-    assert response.json()["status"] == 401
+    assert response.json()["detail"].startswith("The access token is not known")
+    assert 'error_description="The access token is invalid."' in response["WWW-Authenticate"]
 
 
 def test_revoked_token_gets_401(client, make_agency, make_client, obtain_token):
@@ -63,7 +69,33 @@ def test_revoked_token_gets_401(client, make_agency, make_client, obtain_token):
     )
 
     assert revoke.status_code == 200
-    assert client.get(ME, **bearer(token)).status_code == 401
+    refused = client.get(ME, **bearer(token))
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "The access token was revoked: get a new one at /o/token/."
+    assert 'error_description="The access token was revoked."' in refused["WWW-Authenticate"]
+    assert RevokedAccessToken.objects.count() == 1  # its checksum only, never the token
+    assert not RevokedAccessToken.objects.filter(token_checksum=token).exists()
+
+
+def test_a_revoked_tokens_tombstone_is_purged_once_it_would_have_expired(make_agency, make_client, obtain_token):
+    application, secret = make_client(make_agency())
+    token = AccessToken.objects.get(token_checksum=hashlib.sha256(obtain_token(application, secret).encode()).hexdigest())
+    token.revoke()
+    RevokedAccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+
+    oauth_clear_expired_task()
+
+    assert not RevokedAccessToken.objects.exists()
+
+
+def test_clearing_expired_tokens_leaves_no_tombstone(make_agency, make_client, obtain_token):
+    application, secret = make_client(make_agency())
+    obtain_token(application, secret)
+    AccessToken.objects.update(expires=timezone.now() - timedelta(days=30))
+
+    oauth_clear_expired_task()
+
+    assert not AccessToken.objects.exists() and not RevokedAccessToken.objects.exists()
 
 
 def test_client_cannot_revoke_another_agencys_token(client, make_agency, make_client, obtain_token):
