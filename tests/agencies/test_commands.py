@@ -349,7 +349,7 @@ def test_demo_seed_prints_a_working_totp_secret_for_every_demo_user(db, settings
     out = StringIO()
     call_command("demo_seed", stdout=out)
 
-    printed = dict(re.findall(r"^    ([a-z]+\.[a-z]+): ([A-Z2-7]{32})$", out.getvalue(), re.MULTILINE))
+    printed = dict(re.findall(r"^    ([a-z]+\.[a-z]+) .* TOTP secret ([A-Z2-7]{32})$", out.getvalue(), re.MULTILINE))
     assert set(printed) == set(User.objects.values_list("username", flat=True))
     for username, secret in printed.items():
         device = TOTPDevice.objects.get(user__username=username, confirmed=True)
