@@ -22,6 +22,12 @@ demo: venv
 	DJANGO_DEBUG=true DEMO_PORT=$(PORT) $(BIN)/python manage.py demo_seed
 	DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
+# The current second-factor code of a demo user (no authenticator app needed):
+# `make demo-code USER=mops.kasia`. DEBUG only.
+.PHONY: demo-code
+demo-code: venv
+	@DJANGO_DEBUG=true $(BIN)/python manage.py demo_code $(USER)
+
 # The whole suite; DATABASE_URL selects SQLite (default) or PostgreSQL.
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -354,3 +354,18 @@ def test_demo_seed_prints_a_working_totp_secret_for_every_demo_user(db, settings
     for username, secret in printed.items():
         device = TOTPDevice.objects.get(user__username=username, confirmed=True)
         assert device.verify_token(f"{totp(b32decode(secret)):06d}"), username
+
+
+def test_demo_code_prints_a_code_the_demo_users_device_accepts_and_only_in_debug(db, settings):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.DEBUG = True
+    call_command("demo_seed", stdout=StringIO())
+    out = StringIO()
+
+    call_command("demo_code", "shelter.ewa", stdout=out)
+
+    assert TOTPDevice.objects.get(user__username="shelter.ewa").verify_token(out.getvalue().strip())
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="only with DEBUG"):
+        call_command("demo_code", "shelter.ewa", stdout=StringIO())

@@ -400,6 +400,7 @@ class Command(BaseCommand):
         )
         return (
             f"  Staff pages: /app/ (password, then a TOTP code); each user, role, where the role works:\n{lines}\n"
+            "  No authenticator app at hand? `make demo-code USER=mops.kasia` prints the current code.\n"
             "  First steps: log in as mops.kasia, 'Send a referral' to the shelter; log out, log in as shelter.ewa,\n"
             "               open it from 'Received referrals' and accept it.\n"
         )
