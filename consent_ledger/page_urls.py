@@ -1,3 +1,18 @@
-"""Staff page URLs (DESIGN.md 7); filled in by the pages of this area."""
+"""The person pages under /app/subjects/ (DESIGN.md 7); ids only in URLs."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import subject_views
+
+urlpatterns = [
+    path("", subject_views.subject_list, name="subject-list"),
+    path("<uuid:subject_id>", subject_views.subject_page, name="subject-page"),
+    path("<uuid:subject_id>/consents/new", subject_views.consent_new, name="subject-consent-new"),
+    path("<uuid:subject_id>/consents/new/form", subject_views.consent_print, name="subject-consent-print"),
+    path("<uuid:subject_id>/consents/new/confirm", subject_views.consent_confirm, name="subject-consent-confirm"),
+    path(
+        "<uuid:subject_id>/consents/<uuid:provision_id>/revoke",
+        subject_views.consent_revoke,
+        name="subject-consent-revoke",
+    ),
+]

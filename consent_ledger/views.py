@@ -8,7 +8,6 @@ import uuid
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import F
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -16,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from agencies.models import Agency, Membership
+from agencies.models import Agency
 from agencies.pages import member_page
 from hub.api.errors import ApplicationError
 from schemas.vocabularies import DATA_CATEGORIES
@@ -46,27 +45,22 @@ class AccountingLookupForm(forms.Form):
 
 
 
-@login_required
+@require_http_methods(["GET"])
+@member_page("dpo")
 def disclosure_accounting(request, subject_id):
     """Accounting of disclosures (HIPAA §164.528, LED art. 25, GDPR art. 15(1)(c))."""
-    subject = Subject.objects.filter(
-        pk=subject_id,
-        owner__memberships__user=request.user,
-        owner__memberships__role="dpo",
-        owner__memberships__active=True,
-    ).select_related("owner").first()
+    subject = Subject.objects.filter(pk=subject_id, owner=request.caller.agency).select_related("owner").first()
     if subject is None:
         raise Http404
     rows = accounting_rows(disclosure_list_for_subject(subject), request.LANGUAGE_CODE)
     return render(request, "consent_ledger/accounting.html", {"subject": subject, "rows": rows})
 
 
-@login_required
 @require_http_methods(["GET"])
+@member_page(*REVIEWER_ROLES)
 def emergency_reviews(request):
-    agencies = Membership.objects.filter(user=request.user, role__in=REVIEWER_ROLES, active=True).values("agency")
     reviews = (
-        EmergencyReview.objects.filter(agency__in=agencies)
+        EmergencyReview.objects.filter(agency=request.caller.agency)
         .select_related("provision__granted_entry__note")
         .order_by("reviewed_at", "-created_at")
     )
@@ -86,8 +80,8 @@ def emergency_reviews(request):
     return render(request, "consent_ledger/emergency_reviews.html", {"rows": rows})
 
 
-@login_required
 @require_POST
+@member_page(*REVIEWER_ROLES)
 def emergency_review_submit(request, review_id):
     upheld = request.POST.get("upheld") == "yes"
     try:
@@ -100,14 +94,13 @@ def emergency_review_submit(request, review_id):
     return redirect("emergency-reviews")
 
 
-@login_required
 @require_http_methods(["GET"])
+@member_page("dpo")
 def revocation_notices(request):
     """For the DPO of the recording agency: notices the recipients have not
     acknowledged yet, escalated ones first."""
-    agencies = Membership.objects.filter(user=request.user, role="dpo", active=True).values("agency")
     notices = (
-        RevocationNotice.objects.filter(recorded_by__in=agencies, acknowledged_at__isnull=True)
+        RevocationNotice.objects.filter(recorded_by=request.caller.agency, acknowledged_at__isnull=True)
         .select_related("agency")
         .order_by(F("escalated_at").asc(nulls_last=True), "created_at")
     )

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.shortcuts import render
 
 from .errors import PROBLEM_CONTENT_TYPE, problem
 
@@ -13,7 +14,9 @@ class BodySizeLimitMiddleware:
 
     DRF's JSON parser reads the stream directly, so Django's
     DATA_UPLOAD_MAX_MEMORY_SIZE (checked only on request.body) would not stop
-    a huge JSON body; this does, before it is read.
+    a huge JSON body; this does, before it is read. A staff page's file upload
+    (the scan of a signed consent form: a phone photo is a few MB) may be up to
+    PAGES_MAX_UPLOAD_BYTES, and is refused with a page, not JSON.
     """
 
     def __init__(self, get_response):
@@ -24,7 +27,10 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.API_MAX_BODY_BYTES:
+        upload = request.path.startswith("/app/") and request.content_type == "multipart/form-data"
+        if upload and length > settings.PAGES_MAX_UPLOAD_BYTES:
+            return render(request, "413.html", {"limit_mb": settings.PAGES_MAX_UPLOAD_BYTES // 1_048_576}, status=413)
+        if length > settings.API_MAX_BODY_BYTES and not upload:
             body = problem(
                 413, PAYLOAD_TOO_LARGE,
                 f"The request body is {length} bytes; the limit is {settings.API_MAX_BODY_BYTES}.",

@@ -120,6 +120,7 @@ LOCALE_PATHS = [
     BASE_DIR / "referrals" / "placements" / "locale",
     BASE_DIR / "referrals" / "plans" / "locale",
     BASE_DIR / "consent_ledger" / "locale",
+    BASE_DIR / "hub" / "api" / "locale",  # the API's problem details
 ]
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -225,6 +226,9 @@ SPECTACULAR_SETTINGS = {
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# A file posted to a staff page (the scan of a signed consent form, hashed and
+# not kept): phone photos are a few MB.
+PAGES_MAX_UPLOAD_BYTES = env.int("PAGES_MAX_UPLOAD_BYTES", default=25 * 1_048_576)
 
 # --- Consent ledger -----------------------------------------------------------
 # A vital-interest disclosure lasts this long, then needs a new decision.
@@ -324,6 +328,7 @@ CELERY_BEAT_SCHEDULE = {
     "oauth-clear-expired": {"task": "agencies.tasks.oauth_clear_expired_task", "schedule": 3600.0},
     "deliveries-purge": {"task": "agencies.tasks.deliveries_purge_task", "schedule": 86400.0},
     "idempotency-purge": {"task": "hub.tasks.idempotency_purge_task", "schedule": 3600.0},
+    "sessions-purge": {"task": "hub.tasks.sessions_purge_task", "schedule": 3600.0},
     # The whole log recomputed once a day; the DPO's page shows the last result.
     "ledger-verify": {"task": "consent_ledger.tasks.ledger_verify_task", "schedule": 86400.0},
 }

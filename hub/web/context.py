@@ -24,29 +24,37 @@ def language_links(request) -> list[dict]:
 
 # The service navigation: (URL name, label, the roles that see it). Each role
 # sees only the pages it may open (an employer's contact: placements alone).
+# An item is current on its page and on the pages under it (SECTIONS).
 NAVIGATION = [
     ("app-home", _("Home"), None),
     ("referral-inbox", _("Received referrals"), {"caseworker", "supervisor"}),
     ("referral-outbox", _("Sent referrals"), {"caseworker", "supervisor"}),
-    ("subject-list", _("People"), {"caseworker", "supervisor"}),
-    ("placement-list", _("Placements"), {"coordinator", "employer_contact"}),
+    ("subject-list", _("People"), {"caseworker", "supervisor", "dpo"}),
+    ("placement-worklist", _("Placements"), {"coordinator", "employer_contact"}),
     ("team-list", _("Teams"), {"caseworker", "supervisor", "coordinator"}),
     ("dpo-home", _("Data protection"), {"dpo", "supervisor"}),
     ("account", _("Your account"), None),
 ]
 
 
+SECTIONS = {
+    "referral-inbox": ("/app/referrals/inbox",),
+    "referral-outbox": ("/app/referrals/outbox", "/app/referrals/new"),
+    "subject-list": ("/app/subjects/",),
+    "placement-worklist": ("/app/placements/",),
+    "team-list": ("/app/teams/", "/app/blue-cards/", "/app/plans/"),
+    "dpo-home": ("/app/dpo/", "/ledger/"),
+}
+
+
 def navigation(request, role: str | None) -> list[dict]:
-    """The menu for `role`; an item is current on its page and the pages under it."""
+    """The menu for `role`."""
     items = []
     for name, label, roles in NAVIGATION:
         if roles is not None and role not in roles:
             continue
-        try:  # TEMPORARY while the pages are being built: strict again at integration
-            url = reverse(name)
-        except Exception:
-            continue
-        current = request.path == url or (url.endswith("/") and name != "app-home" and request.path.startswith(url))
+        url = reverse(name)
+        current = request.path == url or request.path.startswith(SECTIONS.get(name, ()))
         items.append({"url": url, "label": label, "current": current})
     return items
 

@@ -12,6 +12,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from agencies.callers import Caller
 from agencies.pages import memberships_of, page_membership, page_membership_choose
 from hub import otp
 
@@ -46,6 +47,10 @@ def app_home(request):
         context["placements_to_confirm"] = Placement.objects.filter(
             employer=membership.agency, status=PROPOSED
         ).count()
+    if context["teams"]:
+        from referrals.plans.pages import team_home_counts
+
+        context["team_counts"] = team_home_counts(Caller(agency=membership.agency, user=request.user))
     return render(request, "hub/app/home.html", context)
 
 

@@ -21,6 +21,15 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
 
 
+def pytest_collection_modifyitems(items):
+    """Every test that opens a browser is marked `browser`: the pages read
+    through the ORM like the client tests, which run on both databases, so CI
+    drives Chromium once, in the SQLite pass (.ci/run)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture
 def world(db):
     return build_world()

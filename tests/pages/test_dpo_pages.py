@@ -3,6 +3,7 @@ checkpoint and last verification, what waits for review, and the way to a
 person's accounting; and the verification results it shows being recorded."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from agencies.services import user_create
@@ -96,3 +97,23 @@ def test_the_supervisor_sees_the_status_without_the_dpos_tools(world, supervisor
 @pytest.mark.parametrize("user", ["mops_worker", "shelter_coordinator"])
 def test_other_roles_get_the_403_page(world, user):
     assert staff_client(getattr(world, user)).get("/app/dpo/").status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/ledger/emergency-reviews", "/ledger/notices"])
+def test_the_review_pages_are_403_for_roles_outside_review(world, path):
+    assert staff_client(world.shelter_coordinator).get(path).status_code == 403
+    assert staff_client(world.mops_dpo).get(path).status_code == 200
+
+
+def test_a_file_posted_to_a_page_may_exceed_the_api_body_limit_up_to_its_own(world, settings):
+    settings.API_MAX_BODY_BYTES, settings.PAGES_MAX_UPLOAD_BYTES = 1000, 5000
+    client = staff_client(world.mops_dpo, "en")
+    scan = lambda size: SimpleUploadedFile("scan.jpg", b"x" * size, content_type="image/jpeg")  # noqa: E731
+
+    accepted = client.post("/app/dpo/", {"ref": "none", "scan": scan(3000)})
+    refused = client.post("/app/dpo/", {"ref": "none", "scan": scan(6000)})
+    json_refused = client.post("/app/dpo/", data="x" * 3000, content_type="application/json")
+
+    assert accepted.status_code == 422  # reached the page: not a person with this reference
+    assert refused.status_code == 413 and "The file is too large" in refused.content.decode()
+    assert json_refused.status_code == 413 and json_refused["Content-Type"] == "application/problem+json"

@@ -15,7 +15,7 @@ def staff_pages(world) -> list[str]:
     return [
         "/app/", "/app/account", "/app/agency", "/app/referrals/inbox", "/app/referrals/outbox",
         f"/app/referrals/{referral}", "/ledger/emergency-reviews", "/ledger/notices",
-        f"/ledger/subjects/{world.subject.id}/disclosures",
+        f"/ledger/subjects/{world.subject.id}/disclosures", "/app/dpo/",
     ]
 
 
@@ -61,7 +61,7 @@ def test_every_page_has_the_security_headers_and_no_inline_code(world, language)
     worker = staff_client(world.mops_worker)
     public = ["/", "/accounts/login/"]
     for path in [*public, *staff_pages(world)]:
-        who = client if path.startswith("/ledger/subjects") else worker
+        who = client if path.startswith(("/ledger/", "/app/dpo/")) else worker
         response = who.get(path, {"lang": language}, follow=False)
 
         assert response.status_code == 200, (path, response.status_code)
