@@ -12,6 +12,8 @@ from django.test import override_settings
 from playwright.sync_api import expect
 
 from agencies.callers import Caller
+from consent_ledger.sequencer import ledger_sequence_all
+from consent_ledger.verify import verify_ledger_and_record
 from referrals import services
 from tests.staff import totp_device
 
@@ -71,11 +73,17 @@ def test_every_page_of_both_sides_passes_axe_with_the_csp_and_no_inline_code(liv
         settle(page)
         page.close()
     context.clear_cookies()
+    ledger_sequence_all()
+    verify_ledger_and_record(trigger="command")  # the status page shows a checkpoint and a verification
     browser_login(context, live_server, world.mops_dpo)
     page = context.new_page()
-    for path in ["/app/", "/ledger/emergency-reviews", "/ledger/notices", f"/ledger/subjects/{world.subject.id}/disclosures"]:
+    for path in ["/app/", "/ledger/emergency-reviews", "/ledger/notices", f"/ledger/subjects/{world.subject.id}/disclosures",
+                 "/app/dpo/"]:
         check_page(page, page.goto(f"{path}?lang={language}"), path)
-    shoot(page, artifacts, f"accounting-{language}")
+        if path == "/app/dpo/":
+            shoot(page, artifacts, f"dpo-{language}")
+        elif path.endswith("/disclosures"):
+            shoot(page, artifacts, f"accounting-{language}")
     settle(page)
     context.clear_cookies()
     browser_login(context, live_server, world.shelter_coordinator)  # no referral pages: the 403 page
