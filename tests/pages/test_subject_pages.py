@@ -40,6 +40,12 @@ SCAN = b"%PDF-1.4 a scan of the signed consent form, page 1 of 1"
 # --- factories and steps -------------------------------------------------------------------
 
 
+def page_today():
+    """Today where the pages live (PAGES_TIME_ZONE, Poland): a test running
+    just after midnight there must not take yesterday's UTC date."""
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(settings.PAGES_TIME_ZONE))
+
+
 def page_url(subject, suffix=""):
     return f"/app/subjects/{subject.id}{suffix}"
 
@@ -63,7 +69,7 @@ def day_fields(name, day):
 
 
 def terms_data(world, **overrides):
-    today = timezone.localdate()
+    today = page_today()
     data = {
         "agency": [str(world.outsider.id)], "category": ["contact", "identity"], "purpose": ["case_coordination"],
         "form": "written", "grantor": "subject", "next": "",
@@ -227,8 +233,8 @@ def test_no_person_data_in_titles_and_no_inline_code_and_csrf_on_every_form(worl
     mops, shelter = staff_client(world.mops_worker), staff_client(world.shelter_worker)
     query = "?" + "&".join(f"{k}={v}" for k, v in [("agency", world.outsider.id), ("category", "identity"),
                                                     ("purpose", "referral"), ("form", "written"), ("grantor", "subject"),
-                                                    *day_fields("valid_from", timezone.localdate()).items(),
-                                                    *day_fields("valid_until", timezone.localdate() + timedelta(days=30)).items()])
+                                                    *day_fields("valid_from", page_today()).items(),
+                                                    *day_fields("valid_until", page_today() + timedelta(days=30)).items()])
     pages = [(mops, "/app/subjects/"), (mops, page_url(world.subject)), (shelter, page_url(world.subject)),
              (mops, page_url(world.subject, "/consents/new")), (mops, page_url(world.subject, "/consents/new/form" + query)),
              (mops, page_url(world.subject, "/consents/new/confirm" + query)),
@@ -268,7 +274,7 @@ def test_the_register_lists_case_references_without_names_and_paginates(world, d
 
 
 def test_the_consent_form_prints_recipients_categories_purposes_and_dates_in_plain_polish(world):
-    today = timezone.localdate()
+    today = page_today()
     until = today + timedelta(days=180)
     query = {**terms_data(world, agency=[str(world.shelter.id), str(world.outsider.id)],
                           category=["identity", "health"], purpose=["referral", "case_coordination"],
@@ -347,7 +353,7 @@ def test_prefill_from_the_query_string(world):
     assert not re.search(r'value="identity" checked', html)
     assert not re.search(rf'value="{world.shelter.id}" checked', html)
     assert 'name="next" value="/app/referrals/new?step=check"' in html
-    today = timezone.localdate()
+    today = page_today()
     assert f'name="valid_from-year" type="text" inputmode="numeric" value="{today.year}"' in html
     assert f'name="valid_until-year" type="text" inputmode="numeric" value="{today.year + 1}"' in html
 
@@ -371,7 +377,7 @@ def test_next_is_followed_only_when_it_is_a_path_of_this_site_under_app(world, n
 
 
 def test_step_one_errors_link_to_their_fields_and_keep_what_was_typed(world):
-    today = timezone.localdate()
+    today = page_today()
     data = terms_data(world, category=[], **day_fields("valid_until", today - timedelta(days=3)))
     data["valid_from-day"] = str(today.day)
 
@@ -426,7 +432,7 @@ def test_a_spoken_consent_before_a_witness_needs_no_scan(world):
 
 
 def test_a_consent_from_a_later_day_starts_at_that_days_midnight_and_ends_after_the_last_day(world):
-    start, end = timezone.localdate() + timedelta(days=7), timezone.localdate() + timedelta(days=37)
+    start, end = page_today() + timedelta(days=7), page_today() + timedelta(days=37)
     data = terms_data(world, **day_fields("valid_from", start), **day_fields("valid_until", end))
 
     record_consent(staff_client(world.mops_worker), world, data, evidence={"evidence_sha256": EVIDENCE})

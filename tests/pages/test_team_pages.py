@@ -439,11 +439,11 @@ def test_a_group_member_records_a_meeting_and_the_deadline_is_met(scene):
     actions = {f["action"] for f in post_forms(html)}
     assert f"/app/blue-cards/{procedure.id}/steps" in actions
     assert f"/app/blue-cards/{procedure.id}/close" not in actions  # the chair closes
-    now = timezone.localtime(timezone.now(), POLAND)
+    held = timezone.localtime(timezone.now(), POLAND) - timedelta(minutes=10)  # also just after midnight
 
     response = client.post(f"/app/blue-cards/{procedure.id}/steps", {
         "step": "gdp_meeting", "if_match": current(procedure).etag,
-        "day": now.day, "month": now.month, "year": now.year, "time": (now - timedelta(minutes=10)).strftime("%H:%M"),
+        "day": held.day, "month": held.month, "year": held.year, "time": held.strftime("%H:%M"),
     })
 
     assert response.status_code == 302, error_summary(response)
