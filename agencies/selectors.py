@@ -5,6 +5,7 @@ visible only to their members with access (see the access rule below)."""
 import uuid
 
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
 from hub.api.errors import NotFoundError
 
@@ -52,7 +53,7 @@ def team_get_for_member(team_id, agency: Agency) -> Team:
             pk=team_id, pk__in=_memberships_with_access().filter(agency=agency).values("team_id")
         ).first()
     if team is None:
-        raise NotFoundError("No such team.")
+        raise NotFoundError(_("No such team."))
     return team
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from hub.api.errors import ValidationFailed
 from schemas.vocabularies import AGENCY_KINDS, ROLES, SCOPES, SECTORS, codes, term
@@ -20,9 +21,10 @@ INVALID_FIELD = "invalid_field"
 def _require_code(vocabulary: str, field: str, value: str) -> None:
     if value not in codes(vocabulary):
         raise ValidationFailed(
-            f"{value!r} is not a known {field}; one of: {', '.join(codes(vocabulary))}.",
+            _("%(value)s is not a known %(field)s; one of: %(allowed)s.")
+            % {"value": repr(value), "field": field, "allowed": ", ".join(codes(vocabulary))},
             code=UNKNOWN_CODE,
-            errors=[{"pointer": f"/{field}", "detail": f"Unknown {field} {value!r}."}],
+            errors=[{"pointer": f"/{field}", "detail": _("Unknown %(field)s %(value)s.") % {"field": field, "value": repr(value)}}],
         )
 
 
@@ -57,9 +59,9 @@ def user_create(*, agency: Agency, username: str, password: str, role: str, emai
     User = get_user_model()
     if User.objects.filter(username=username).exists():
         raise ValidationFailed(
-            f"The username {username!r} is taken.",
+            _("The username %(username)s is taken.") % {"username": repr(username)},
             code=INVALID_FIELD,
-            errors=[{"pointer": "/username", "detail": "Already taken."}],
+            errors=[{"pointer": "/username", "detail": _("Already taken.")}],
         )
     user = User(username=username, email=email)
     try:
@@ -101,9 +103,9 @@ def client_create(
     unknown = sorted(set(scopes) - set(codes(SCOPES)))
     if unknown or not scopes:
         raise ValidationFailed(
-            f"Unknown or missing scopes: {' '.join(unknown) or '(none given)'}.",
+            _("Unknown or missing scopes: %(scopes)s.") % {"scopes": " ".join(unknown) or _("(none given)")},
             code=UNKNOWN_CODE,
-            errors=[{"pointer": "/scope", "detail": "Give one or more of: " + " ".join(codes(SCOPES))}],
+            errors=[{"pointer": "/scope", "detail": _("Give one or more of: %(allowed)s") % {"allowed": " ".join(codes(SCOPES))}}],
         )
     confidential = grant_type == AgencyApplication.GRANT_CLIENT_CREDENTIALS
     secret = (client_secret or secrets.token_urlsafe(32)) if confidential else ""

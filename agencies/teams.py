@@ -20,7 +20,8 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import status
 
 from hub.api.errors import ApplicationError, Conflict, NotFoundError, ValidationFailed
@@ -61,7 +62,7 @@ class TeamForbidden(ApplicationError):
     """The caller sees the team but its role does not allow the change."""
 
     status = status.HTTP_403_FORBIDDEN
-    title = _("Not allowed.")
+    title = gettext_lazy("Not allowed.")
 
 
 @dataclass(frozen=True)
@@ -104,38 +105,38 @@ def _zi_create(caller: Caller, name: str, parent_id, teryt: str) -> Team:
     agency = caller.agency
     if agency.kind != "ops":
         raise TeamForbidden(
-            "Only a gmina's social welfare centre (OPS) creates its interdisciplinary team (art. 9a).",
+            _("Only a gmina's social welfare centre (OPS) creates its interdisciplinary team (art. 9a)."),
             code=ZI_CREATOR_NOT_OPS,
         )
     own = agency.teryt if _GMINA_TERYT.fullmatch(agency.teryt) else ""
     teryt = teryt or own
     errors = []
     if parent_id is not None:
-        errors.append(_error("/parent", "A ZI has no parent team.", TEAM_PARENT_INVALID))
+        errors.append(_error("/parent", _("A ZI has no parent team."), TEAM_PARENT_INVALID))
     if teryt and not _GMINA_TERYT.fullmatch(teryt):
-        errors.append(_error("/teryt", "A gmina's TERYT code has 7 digits.", TEAM_TERYT_INVALID))
+        errors.append(_error("/teryt", _("A gmina's TERYT code has 7 digits."), TEAM_TERYT_INVALID))
     elif own and teryt != own:
-        errors.append(_error("/teryt", f"An OPS creates the ZI of its own gmina ({own}).", TEAM_TERYT_INVALID))
+        errors.append(_error("/teryt", _("An OPS creates the ZI of its own gmina (%(teryt)s).") % {"teryt": own}, TEAM_TERYT_INVALID))
     _raise_if(errors)
     try:
         with transaction.atomic():  # the one-ZI-per-gmina constraint decides a race
             return Team.objects.create(name=name, kind=Team.ZI, teryt=teryt)
     except IntegrityError:
-        raise Conflict(f"The gmina {teryt} already has an interdisciplinary team.", code=ZI_EXISTS) from None
+        raise Conflict(_("The gmina %(teryt)s already has an interdisciplinary team.") % {"teryt": teryt}, code=ZI_EXISTS) from None
 
 
 def _gdp_create(caller: Caller, name: str, parent_id, teryt: str) -> Team:
     if parent_id is None:
-        raise _invalid("/parent", "A GDP is formed by a ZI: give the ZI as `parent`.", TEAM_PARENT_INVALID)
+        raise _invalid("/parent", _("A GDP is formed by a ZI: give the ZI as `parent`."), TEAM_PARENT_INVALID)
     try:
         parent = _lock_for_chair(caller, parent_id)
     except NotFoundError:
         # A body member, not the URL: 422, worded so as not to reveal the team.
-        raise _invalid("/parent", "No such team among yours.", TEAM_PARENT_INVALID) from None
+        raise _invalid("/parent", _("No such team among yours."), TEAM_PARENT_INVALID) from None
     if parent.kind != Team.ZI:
-        raise _invalid("/parent", "A GDP's parent must be a ZI.", TEAM_PARENT_INVALID)
+        raise _invalid("/parent", _("A GDP's parent must be a ZI."), TEAM_PARENT_INVALID)
     if teryt and teryt != parent.teryt:
-        raise _invalid("/teryt", "A GDP serves its ZI's gmina: leave `teryt` out.", TEAM_TERYT_INVALID)
+        raise _invalid("/teryt", _("A GDP serves its ZI's gmina: leave `teryt` out."), TEAM_TERYT_INVALID)
     return Team.objects.create(name=name, kind=Team.GDP, parent=parent, teryt=parent.teryt)
 
 
@@ -162,11 +163,11 @@ def team_member_add(
     declared = confidentiality_declaration_at or (current.confidentiality_declaration_at if current else None)
     if role == CHAIR and declared is None:
         raise _invalid(
-            "/confidentiality_declaration_at", "The chair needs a received confidentiality declaration (art. 9c).",
+            "/confidentiality_declaration_at", _("The chair needs a received confidentiality declaration (art. 9c)."),
             CHAIR_NEEDS_DECLARATION,
         )
     if current is not None and current.role == CHAIR and role != CHAIR:
-        raise Conflict("A team always has a chair: name another member chair instead.", code=TEAM_NEEDS_CHAIR)
+        raise Conflict(_("A team always has a chair: name another member chair instead."), code=TEAM_NEEDS_CHAIR)
     if role == CHAIR and (current is None or current.role != CHAIR):
         _demote_chair(caller, team, now)
     if current is None:
@@ -177,12 +178,12 @@ def team_member_add(
 def _member_errors(team: Team, agency: Agency | None, role: str, declared, now) -> list[dict]:
     errors = _declaration_errors(declared, now)
     if role not in TeamMembership.ROLES:
-        errors.append(_error("/role", f"Unknown role {role!r}; one of: chair, member.", TEAM_ROLE_UNKNOWN))
+        errors.append(_error("/role", _("Unknown role %(role)s; one of: %(allowed)s.") % {"role": repr(role), "allowed": "chair, member"}, TEAM_ROLE_UNKNOWN))
     if agency is None:
-        errors.append(_error("/agency", "No such active agency.", TEAM_AGENCY_UNKNOWN))
+        errors.append(_error("/agency", _("No such active agency."), TEAM_AGENCY_UNKNOWN))
     elif team.kind == Team.GDP and not _is_active_member(team.parent_id, agency):
         # Art. 9a: a GDP is formed from the ZI's members.
-        errors.append(_error("/agency", "A GDP's members must be members of its ZI.", TEAM_MEMBER_NOT_IN_ZI))
+        errors.append(_error("/agency", _("A GDP's members must be members of its ZI."), TEAM_MEMBER_NOT_IN_ZI))
     return errors
 
 
@@ -202,7 +203,7 @@ def _update(caller: Caller, membership: TeamMembership, role: str, declared, now
         membership.role = role
         changes.append(TeamMembershipChange.ROLE_CHANGED)
     if not changes:
-        raise Conflict("The agency is already a member with this role and declaration.", code=TEAM_MEMBER_EXISTS)
+        raise Conflict(_("The agency is already a member with this role and declaration."), code=TEAM_MEMBER_EXISTS)
     membership.save(update_fields=["confidentiality_declaration_at", "role"])
     for change in changes:
         _record(caller, membership, change, now)
@@ -229,7 +230,7 @@ def team_member_remove(*, caller: Caller, team_id, agency_id) -> None:
     team = _lock_for_chair(caller, team_id)
     membership = _active_membership(team, agency_id)
     if membership.role == CHAIR:
-        raise Conflict("A team always has a chair: name another member chair first.", code=TEAM_NEEDS_CHAIR)
+        raise Conflict(_("A team always has a chair: name another member chair first."), code=TEAM_NEEDS_CHAIR)
     affected = [membership]
     if team.kind == Team.ZI:
         affected += _groups_to_leave(team, membership.agency_id)
@@ -247,7 +248,7 @@ def _active_membership(team: Team, agency_id) -> TeamMembership:
         .first()
     )
     if membership is None:
-        raise NotFoundError("The agency is not a member of this team.", code=TEAM_MEMBER_NOT_FOUND)
+        raise NotFoundError(_("The agency is not a member of this team."), code=TEAM_MEMBER_NOT_FOUND)
     return membership
 
 
@@ -260,7 +261,7 @@ def _groups_to_leave(zi: Team, agency_id) -> list[TeamMembership]:
     chaired = sorted(str(m.team_id) for m in groups if m.role == CHAIR)
     if chaired:
         raise Conflict(
-            "The agency chairs GDPs of this ZI: their chair must be handed over first.",
+            _("The agency chairs GDPs of this ZI: their chair must be handed over first."),
             code=TEAM_MEMBER_CHAIRS_GDP, gdps=chaired,
         )
     return groups
@@ -279,7 +280,7 @@ def _lock_for_chair(caller: Caller, team_id) -> Team:
         Team.objects.select_for_update().filter(pk=team.parent_id).first()
     team = Team.objects.select_for_update().get(pk=team.pk)
     if not team_is_chair(team, caller.agency):  # read under the lock
-        raise TeamForbidden("Only the team's chair changes its membership.", code=TEAM_CHAIR_REQUIRED)
+        raise TeamForbidden(_("Only the team's chair changes its membership."), code=TEAM_CHAIR_REQUIRED)
     return team
 
 
@@ -311,13 +312,13 @@ def _announce(membership: TeamMembership, event_type: str, changes: tuple[str, .
 
 def _name_errors(name) -> list[dict]:
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > 255:
-        return [_error("/name", "Give the team's name (1-255 characters).", TEAM_NAME_INVALID)]
+        return [_error("/name", _("Give the team's name (1-255 characters)."), TEAM_NAME_INVALID)]
     return []
 
 
 def _kind_errors(kind) -> list[dict]:
     if kind not in Team.KINDS:
-        return [_error("/kind", f"Unknown team kind {kind!r}; one of: zi, gdp.", TEAM_KIND_UNKNOWN)]
+        return [_error("/kind", _("Unknown team kind %(kind)s; one of: %(allowed)s.") % {"kind": repr(kind), "allowed": "zi, gdp"}, TEAM_KIND_UNKNOWN)]
     return []
 
 
@@ -326,9 +327,9 @@ def _declaration_errors(declared, now) -> list[dict]:
     if declared is None:
         return []
     if timezone.is_naive(declared):
-        return [_error(pointer, "Give the time with its zone (UTC).", DECLARATION_INVALID)]
+        return [_error(pointer, _("Give the time with its zone (UTC)."), DECLARATION_INVALID)]
     if declared > now:
-        return [_error(pointer, "The declaration cannot be received in the future.", DECLARATION_INVALID)]
+        return [_error(pointer, _("The declaration cannot be received in the future."), DECLARATION_INVALID)]
     return []
 
 

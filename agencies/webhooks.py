@@ -23,7 +23,8 @@ import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from standardwebhooks import Webhook
 
 from agencies.callers import Caller
@@ -45,21 +46,23 @@ def resolve_webhook_url(url: str) -> tuple[list, str | None]:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        return [], "The URL's host or port is not valid."
+        return [], _("The URL's host or port is not valid.")
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        return [], "Use an http(s) URL with a host name."
+        return [], _("Use an http(s) URL with a host name.")
     if parts.scheme == "http" and not settings.WEBHOOK_ALLOW_HTTP:
-        return [], "Use https."
+        return [], _("Use https.")
     if parts.username or parts.password:
-        return [], "Credentials in the URL are not allowed; the signature authenticates us."
+        return [], _("Credentials in the URL are not allowed; the signature authenticates us.")
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        return [], f"The host {parts.hostname!r} does not resolve."
+        return [], _("The host %(host)s does not resolve.") % {"host": repr(parts.hostname)}
     addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     for address in addresses:
         if not address.is_global and not _allow_listed(address):
-            return [], f"The host {parts.hostname!r} resolves to a non-public address ({address})."
+            return [], _("The host %(host)s resolves to a non-public address (%(address)s).") % {
+                "host": repr(parts.hostname), "address": address,
+            }
     return addresses, None
 
 
@@ -83,9 +86,13 @@ def webhook_endpoint_create(*, caller: Caller, url: str, event_types: list[str])
         errors.append({"pointer": "/url", "detail": refusal})
     for index, event_type in enumerate(event_types):
         if event_type not in settings.EVENT_TYPES:
-            errors.append({"pointer": f"/events/{index}", "detail": f"Unknown event type {event_type!r}. One of: {', '.join(settings.EVENT_TYPES)}."})
+            errors.append({
+                "pointer": f"/events/{index}",
+                "detail": _("Unknown event type %(type)s. One of: %(allowed)s.")
+                % {"type": repr(event_type), "allowed": ", ".join(settings.EVENT_TYPES)},
+            })
     if errors:
-        raise ValidationFailed("The webhook endpoint cannot be registered.", code=URL_REFUSED if refusal else UNKNOWN_EVENT_TYPE, errors=errors)
+        raise ValidationFailed(_("The webhook endpoint cannot be registered."), code=URL_REFUSED if refusal else UNKNOWN_EVENT_TYPE, errors=errors)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     return WebhookEndpoint.objects.create(agency=caller.agency, url=url, event_types=sorted(set(event_types)), secret=secret)
 
@@ -93,7 +100,7 @@ def webhook_endpoint_create(*, caller: Caller, url: str, event_types: list[str])
 def webhook_endpoint_get(caller: Caller, endpoint_id) -> WebhookEndpoint:
     endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, agency=caller.agency).first()
     if endpoint is None:
-        raise NotFoundError("No such webhook endpoint.")
+        raise NotFoundError(_("No such webhook endpoint."))
     return endpoint
 
 
@@ -120,9 +127,9 @@ def delivery_replay(*, caller: Caller, delivery_id) -> Delivery:
     a separate, deliberate act: replay refuses while it is disabled)."""
     delivery = Delivery.objects.select_for_update().filter(pk=delivery_id, endpoint__agency=caller.agency).first()
     if delivery is None:
-        raise NotFoundError("No such delivery.")
+        raise NotFoundError(_("No such delivery."))
     if delivery.status != Delivery.DEAD or not delivery.endpoint.active:
-        raise ValidationFailed("Only a dead delivery to an active endpoint can be replayed.", code="not_replayable")
+        raise ValidationFailed(_("Only a dead delivery to an active endpoint can be replayed."), code="not_replayable")
     delivery.status, delivery.attempts, delivery.next_attempt_at = Delivery.PENDING, 0, timezone.now()
     delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
     transaction.on_commit(lambda: _enqueue_one(delivery.id))
@@ -210,7 +217,10 @@ def _attempt(delivery: Delivery) -> None:
     endpoint, now = delivery.endpoint, timezone.now()
     delivery.attempts += 1
     response, error = None, ""
-    addresses, refusal = resolve_webhook_url(endpoint.url) if endpoint.active else ([], "endpoint disabled")
+    # `last_error` is stored and listed to the agency as it was recorded: in
+    # English, like the transport errors beside it, whatever the worker's language.
+    with translation.override("en"):
+        addresses, refusal = resolve_webhook_url(endpoint.url) if endpoint.active else ([], "endpoint disabled")
     if refusal:
         error = refusal
     else:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from agencies.models import Agency
@@ -35,11 +36,14 @@ class Disclosed:
 def require_purpose(purpose: str | None) -> str:
     if purpose not in codes(PURPOSES):
         allowed = ", ".join(codes(PURPOSES))
-        what = "Missing purpose." if purpose is None else f"Unknown purpose {purpose!r}."
+        if purpose is None:
+            detail = _("Missing purpose. One of: %(allowed)s.") % {"allowed": allowed}
+        else:
+            detail = _("Unknown purpose %(purpose)s. One of: %(allowed)s.") % {"purpose": repr(purpose), "allowed": allowed}
         raise ValidationFailed(
-            f"Say why you need the data: purpose must be one of {allowed}.",
+            _("Say why you need the data: purpose must be one of %(allowed)s.") % {"allowed": allowed},
             code=UNKNOWN_PURPOSE,
-            errors=[{"parameter": "purpose", "detail": f"{what} One of: {allowed}."}],
+            errors=[{"parameter": "purpose", "detail": detail}],
         )
     return purpose
 

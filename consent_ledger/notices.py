@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from agencies.events import event_emit
@@ -73,7 +74,7 @@ def revocation_notices_send(provision: Provision) -> list[RevocationNotice]:
 def notice_acknowledge(*, caller: Caller, notice_id) -> RevocationNotice:
     notice = RevocationNotice.objects.select_for_update().filter(pk=notice_id, agency=caller.agency).first()
     if notice is None:
-        raise NotFoundError("No such notice.")
+        raise NotFoundError(_("No such notice."))
     if notice.acknowledged_at is None:
         notice.acknowledged_at = timezone.now()
         notice.save(update_fields=["acknowledged_at"])

@@ -5,6 +5,8 @@ indexed read of 32-byte hashes. (Persisting subtree tiles would make this
 O(log n) reads; not needed at today's sizes.)
 """
 
+from django.utils.translation import gettext as _
+
 from hub.api.errors import ValidationFailed
 
 from .merkle import MerkleTree
@@ -33,9 +35,13 @@ def inclusion_proof_for(entry: LedgerEntry, tree_size: int | None) -> dict:
     size_now = current_tree_size()
     tree_size = size_now if tree_size is None else tree_size
     if entry.leaf_index is None:
-        raise _size_problem("tree_size", "The entry is not sequenced yet; retry shortly.")
+        raise _size_problem("tree_size", _("The entry is not sequenced yet; retry shortly."))
     if not entry.leaf_index < tree_size <= size_now:
-        raise _size_problem("tree_size", f"Must be greater than the entry's leaf index {entry.leaf_index} and at most {size_now}.")
+        raise _size_problem(
+            "tree_size",
+            _("Must be greater than the entry's leaf index %(leaf_index)s and at most %(size)s.")
+            % {"leaf_index": entry.leaf_index, "size": size_now},
+        )
     proof = tree_of_size(tree_size).inclusion_proof(entry.leaf_index, tree_size)
     return {
         "leaf_index": entry.leaf_index,
@@ -48,6 +54,6 @@ def inclusion_proof_for(entry: LedgerEntry, tree_size: int | None) -> dict:
 def consistency_proof_for(first: int, second: int) -> dict:
     size_now = current_tree_size()
     if not 0 < first <= second <= size_now:
-        raise _size_problem("first", f"Need 0 < first <= second <= {size_now} (the current tree size).")
+        raise _size_problem("first", _("Need 0 < first <= second <= %(size)s (the current tree size).") % {"size": size_now})
     proof = tree_of_size(second).consistency_proof(first, second)
     return {"first": first, "second": second, "proof": [node.hex() for node in proof]}

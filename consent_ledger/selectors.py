@@ -3,6 +3,7 @@ object the caller may not see is a 404, never a 403 (DESIGN.md principle 7)."""
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from agencies.models import Agency
@@ -43,19 +44,19 @@ def subject_get_for_caller(subject_id, caller: Caller) -> Subject:
     category; otherwise 404, so its existence is not revealed."""
     subject = Subject.objects.filter(pk=subject_id).first()
     if subject is None:
-        raise NotFoundError("No such subject.")
+        raise NotFoundError(_("No such subject."))
     if subject.owner_id == caller.agency.id:
         return subject
     now = timezone.now()
     if not has_any_basis(provisions_in_force(subject.id, now), recipient_of(caller.agency), now):
-        raise NotFoundError("No such subject.")
+        raise NotFoundError(_("No such subject."))
     return subject
 
 
 def subject_get_owned(subject_id, caller: Caller) -> Subject:
     subject = Subject.objects.filter(pk=subject_id, owner=caller.agency).first()
     if subject is None:
-        raise NotFoundError("No such subject.")
+        raise NotFoundError(_("No such subject."))
     return subject
 
 
@@ -72,5 +73,5 @@ def ledger_entry_get_for_caller(entry_id, caller: Caller) -> LedgerEntry:
         .first()
     )
     if entry is None:
-        raise NotFoundError("No such ledger entry.")
+        raise NotFoundError(_("No such ledger entry."))
     return entry

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from agencies.callers import Caller
 from agencies.models import Agency, Team
@@ -36,6 +38,19 @@ ASSERTABLE_BASES = ("blue_card_procedure", "court_order", "legal_obligation")
 # life is at stake, not a report.
 EMERGENCY_PURPOSES = tuple(p for p in codes(PURPOSES) if p != "statistics")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# What `_end` says of each kind of provision it ends.
+_NO_SUCH = {
+    ProvisionKind.CONSENT: gettext_lazy("No such consent."),
+    ProvisionKind.REFUSAL: gettext_lazy("No such refusal."),
+    ProvisionKind.LEGAL_BASIS: gettext_lazy("No such legal basis."),
+}
+_ALREADY_ENDED = {
+    ProvisionKind.CONSENT: gettext_lazy("This consent has already ended."),
+    ProvisionKind.REFUSAL: gettext_lazy("This refusal has already ended."),
+    ProvisionKind.LEGAL_BASIS: gettext_lazy("This legal basis has already ended."),
+}
+# A recipient that does not exist, by the model looked up.
+_NO_RECIPIENT = {"agency": gettext_lazy("No agency %(id)s."), "team": gettext_lazy("No team %(id)s.")}
 
 
 @dataclass
@@ -58,17 +73,20 @@ def _invalid(errors: list[dict]) -> ValidationFailed:
 
 def _check_codes(values, allowed, pointer, errors) -> None:
     if not values:
-        errors.append({"pointer": pointer, "detail": "Give at least one."})
+        errors.append({"pointer": pointer, "detail": _("Give at least one.")})
     for index, value in enumerate(values):
         if value not in allowed:
-            errors.append({"pointer": f"{pointer}/{index}", "detail": f"Unknown code {value!r}. One of: {', '.join(allowed)}."})
+            errors.append({
+                "pointer": f"{pointer}/{index}",
+                "detail": _("Unknown code %(value)s. One of: %(allowed)s.") % {"value": repr(value), "allowed": ", ".join(allowed)},
+            })
 
 
 def _check_ids(values, model, pointer, errors) -> None:
     known = {str(pk) for pk in model.objects.filter(pk__in=_uuids(values)).values_list("pk", flat=True)}
     for index, value in enumerate(values):
         if str(value) not in known:
-            errors.append({"pointer": f"{pointer}/{index}", "detail": f"No {model._meta.verbose_name} {value}."})
+            errors.append({"pointer": f"{pointer}/{index}", "detail": _NO_RECIPIENT[model._meta.model_name] % {"id": value}})
 
 
 def _uuids(values):
@@ -86,18 +104,19 @@ def _validated(terms: Terms, now: datetime, *, pointer_prefix: str = "") -> Term
     _check_codes(terms.categories, codes(DATA_CATEGORIES), "/categories", errors)
     _check_codes(terms.purposes, codes(PURPOSES), "/purposes", errors)
     if not (terms.agencies or terms.agency_kinds or terms.teams):
-        errors.append({"pointer": "/recipients", "detail": "Name at least one agency, agency kind or team."})
+        errors.append({"pointer": "/recipients", "detail": _("Name at least one agency, agency kind or team.")})
     for index, kind in enumerate(terms.agency_kinds):
         if kind not in codes(AGENCY_KINDS):
             errors.append({
                 "pointer": f"/recipients/agency_kinds/{index}",
-                "detail": f"Unknown agency kind {kind!r}. One of: {', '.join(codes(AGENCY_KINDS))}.",
+                "detail": _("Unknown agency kind %(kind)s. One of: %(allowed)s.")
+                % {"kind": repr(kind), "allowed": ", ".join(codes(AGENCY_KINDS))},
             })
     _check_ids(terms.agencies, Agency, "/recipients/agencies", errors)
     _check_ids(terms.teams, Team, "/recipients/teams", errors)
     valid_from = terms.valid_from or now
     if terms.valid_until is not None and terms.valid_until <= max(valid_from, now):
-        errors.append({"pointer": "/valid_until", "detail": "Must be in the future and after valid_from."})
+        errors.append({"pointer": "/valid_until", "detail": _("Must be in the future and after valid_from.")})
     if errors:
         raise _invalid(errors)
     return Terms(
@@ -143,7 +162,7 @@ def _owned_subject_for_update(subject_id, caller: Caller) -> Subject:
     Locking the subject serialises changes to its provisions (not reads)."""
     subject = Subject.objects.select_for_update().filter(pk=subject_id, owner=caller.agency).first()
     if subject is None:
-        raise NotFoundError("No such subject.")
+        raise NotFoundError(_("No such subject."))
     return subject
 
 
@@ -158,9 +177,9 @@ def subject_create(*, caller: Caller, external_ref: str, profile: dict) -> Subje
     problems = registry.validate(SUBJECT_SCHEMA, profile)
     if problems:
         errors = [{"pointer": f"/profile{p.pointer}", "detail": p.detail} for p in problems]
-        raise ValidationFailed("The profile does not match the subject schema.", errors=errors)
+        raise ValidationFailed(_("The profile does not match the subject schema."), errors=errors)
     if SubjectReference.objects.filter(agency=caller.agency, external_ref=external_ref).exists():
-        raise Conflict(f"A subject with external_ref {external_ref!r} already exists.", code=SUBJECT_EXISTS)
+        raise Conflict(_("A subject with external_ref %(ref)s already exists.") % {"ref": repr(external_ref)}, code=SUBJECT_EXISTS)
     subject = Subject.objects.create(
         owner=caller.agency, profile=profile, profile_schema=registry.schema_id(SUBJECT_SCHEMA)
     )
@@ -168,7 +187,9 @@ def subject_create(*, caller: Caller, external_ref: str, profile: dict) -> Subje
         with transaction.atomic():
             SubjectReference.objects.create(subject=subject, agency=caller.agency, external_ref=external_ref)
     except IntegrityError:  # a concurrent create with the same reference won
-        raise Conflict(f"A subject with external_ref {external_ref!r} already exists.", code=SUBJECT_EXISTS)
+        raise Conflict(
+            _("A subject with external_ref %(ref)s already exists.") % {"ref": repr(external_ref)}, code=SUBJECT_EXISTS
+        ) from None
     return subject
 
 
@@ -178,13 +199,13 @@ def subject_create(*, caller: Caller, external_ref: str, profile: dict) -> Subje
 def _check_form(form: str, grantor: str, evidence_sha256: str) -> None:
     errors = []
     if form not in FORMS:
-        errors.append({"pointer": "/form", "detail": f"One of: {', '.join(FORMS)}."})
+        errors.append({"pointer": "/form", "detail": _("One of: %(allowed)s.") % {"allowed": ", ".join(FORMS)}})
     if grantor not in GRANTORS:
-        errors.append({"pointer": "/grantor", "detail": f"One of: {', '.join(GRANTORS)}."})
+        errors.append({"pointer": "/grantor", "detail": _("One of: %(allowed)s.") % {"allowed": ", ".join(GRANTORS)}})
     if evidence_sha256 and not _SHA256.match(evidence_sha256):
-        errors.append({"pointer": "/evidence_sha256", "detail": "64 lowercase hex digits (sha256)."})
+        errors.append({"pointer": "/evidence_sha256", "detail": _("64 lowercase hex digits (sha256).")})
     if form == "written" and not evidence_sha256:
-        errors.append({"pointer": "/evidence_sha256", "detail": "A written consent needs the signed form's sha256."})
+        errors.append({"pointer": "/evidence_sha256", "detail": _("A written consent needs the signed form's sha256.")})
     if errors:
         raise _invalid(errors)
 
@@ -231,9 +252,9 @@ def _end(*, caller: Caller, provision_id, kind: str, entry_kind: str, reason: st
         .first()
     )
     if provision is None:
-        raise NotFoundError(f"No such {kind.replace('_', ' ')}.")
+        raise NotFoundError(str(_NO_SUCH[kind]))
     if provision.ended_at is not None:
-        raise Conflict(f"This {kind.replace('_', ' ')} has already ended.", code=ALREADY_ENDED)
+        raise Conflict(str(_ALREADY_ENDED[kind]), code=ALREADY_ENDED)
     entry = ledger_append(
         kind=entry_kind, subject=provision.subject, caller=caller,
         body={"provision_entry": str(provision.granted_entry_id)}, note=reason,
@@ -270,9 +291,9 @@ def legal_basis_assert(*, caller: Caller, subject_id, basis: str, terms: Terms, 
     the entry holds its hash."""
     errors = []
     if basis not in ASSERTABLE_BASES:
-        errors.append({"pointer": "/basis", "detail": f"One of: {', '.join(ASSERTABLE_BASES)}."})
+        errors.append({"pointer": "/basis", "detail": _("One of: %(allowed)s.") % {"allowed": ", ".join(ASSERTABLE_BASES)}})
     if not reference.strip():
-        errors.append({"pointer": "/reference", "detail": "Name the statute, order or procedure record."})
+        errors.append({"pointer": "/reference", "detail": _("Name the statute, order or procedure record.")})
     if errors:
         raise _invalid(errors)
     subject = _owned_subject_for_update(subject_id, caller)
@@ -296,7 +317,7 @@ def emergency_disclosure_record(*, caller: Caller, subject_id, recipient_id, cat
     categories for 24 hours (EMERGENCY_DISCLOSURE_HOURS); the recording agency's
     supervisor or DPO must review it afterwards."""
     if not justification.strip():
-        raise _invalid([{"pointer": "/justification", "detail": "Say why life or health is at risk."}])
+        raise _invalid([{"pointer": "/justification", "detail": _("Say why life or health is at risk.")}])
     subject = _owned_subject_for_update(subject_id, caller)
     now = timezone.now()
     hours = settings.EMERGENCY_DISCLOSURE_HOURS
@@ -333,9 +354,9 @@ def emergency_review_complete(*, user, review_id, upheld: bool, comment: str = "
         .first()
     )
     if review is None:
-        raise NotFoundError("No such emergency review.")
+        raise NotFoundError(_("No such emergency review."))
     if review.reviewed_at is not None:
-        raise Conflict("This emergency disclosure has already been reviewed.", code=ALREADY_ENDED)
+        raise Conflict(_("This emergency disclosure has already been reviewed."), code=ALREADY_ENDED)
     review.reviewed_at, review.reviewed_by, review.upheld, review.comment = timezone.now(), user, upheld, comment
     review.save(update_fields=["reviewed_at", "reviewed_by", "upheld", "comment"])
     provision = review.provision
@@ -410,7 +431,7 @@ def statutory_basis_end_for_procedure(*, caller: Caller, legal_basis_id, reason:
         .first()
     )
     if provision is None:
-        raise NotFoundError("No such legal basis.")
+        raise NotFoundError(_("No such legal basis."))
     if provision.ended_at is not None:
         return None
     entry = ledger_append(

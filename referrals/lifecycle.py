@@ -6,6 +6,9 @@ not final. A referral is never forwarded: the recipient opens a new one.
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 REQUESTED = "requested"
 RECEIVED = "received"
 ACCEPTED = "accepted"
@@ -21,6 +24,10 @@ FINAL = frozenset({COMPLETED, REJECTED, FAILED, CANCELLED})
 
 SENDER = "sender"
 RECIPIENT = "recipient"
+_ONLY_PARTY = {
+    SENDER: gettext_lazy("Only the sender may move a %(status)s referral to %(to)s."),
+    RECIPIENT: gettext_lazy("Only the recipient may move a %(status)s referral to %(to)s."),
+}
 
 # (from, to) -> the party allowed to take the step
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -83,8 +90,9 @@ def allowed_next(status: str, party: str) -> list[str]:
 def check(status: str, to: str, party: str) -> Refusal | None:
     """None if `party` may move a referral from `status` to `to`."""
     who = TRANSITIONS.get((status, to))
+    values = {"status": status, "to": to}
     if who is None:
-        return Refusal(ILLEGAL_TRANSITION, f"A {status} referral cannot become {to}.", allowed_next(status, party))
+        return Refusal(ILLEGAL_TRANSITION, _("A %(status)s referral cannot become %(to)s.") % values, allowed_next(status, party))
     if who != party:
-        return Refusal(NOT_YOUR_STEP, f"Only the {who} may move a {status} referral to {to}.", allowed_next(status, party))
+        return Refusal(NOT_YOUR_STEP, str(_ONLY_PARTY[who]) % values, allowed_next(status, party))
     return None

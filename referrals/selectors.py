@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from consent_ledger.disclosure import Disclosed, Part, disclose_together
@@ -23,7 +24,7 @@ def referral_for_party(referral_id, caller: Caller, *, lock: bool = False) -> Re
         referrals = referrals.select_for_update(of=("self",))
     referral = referrals.filter(Q(sender=caller.agency) | Q(recipient=caller.agency), pk=referral_id).first()
     if referral is None:
-        raise NotFoundError("No such referral.")
+        raise NotFoundError(_("No such referral."))
     return referral
 
 

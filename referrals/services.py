@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from agencies.events import event_emit
@@ -46,7 +47,7 @@ def _schema_errors(schema: str, document, pointer: str) -> list[dict]:
 
 def _check_codes(value, allowed, pointer, errors):
     if value not in allowed:
-        errors.append({"pointer": pointer, "detail": f"One of: {', '.join(allowed)}."})
+        errors.append({"pointer": pointer, "detail": _("One of: %(allowed)s.") % {"allowed": ", ".join(allowed)}})
 
 
 def _uncovered(subject, recipient: Agency, purpose: str, withhold: set[str], parts, reason: str) -> list[dict]:
@@ -60,7 +61,9 @@ def _uncovered(subject, recipient: Agency, purpose: str, withhold: set[str], par
 
     def error(pointer, categories):
         denied = decide(provisions, to, set(categories) - withhold, purpose, now).denied
-        detail = f"No basis to disclose {', '.join(denied)} to the recipient for {purpose}."
+        detail = _("No basis to disclose %(categories)s to the recipient for %(purpose)s.") % {
+            "categories": ", ".join(denied), "purpose": purpose,
+        }
         return [{"pointer": pointer, "detail": detail, "categories": denied}] if denied else []
 
     errors = []
@@ -81,8 +84,10 @@ def _check_covered(subject, recipient: Agency, purpose: str, withhold: set[str],
     uncovered = _uncovered(subject, recipient, purpose, withhold, parts, reason)
     if uncovered:
         raise ValidationFailed(
-            "Some of this data has no basis for the recipient: record a consent or legal basis, "
-            "or list the categories in withhold_categories.",
+            _(
+                "Some of this data has no basis for the recipient: record a consent or legal basis, "
+                "or list the categories in withhold_categories."
+            ),
             code=UNCOVERED_CATEGORIES,
             errors=uncovered,
         )
@@ -112,9 +117,9 @@ def referral_create(
     recipient = Agency.objects.filter(pk=to_agency_id, active=True).first()
     errors = []
     if recipient is None:
-        errors.append({"pointer": "/to_agency", "detail": "No such active agency."})
+        errors.append({"pointer": "/to_agency", "detail": _("No such active agency.")})
     elif recipient.pk == caller.agency.pk:
-        errors.append({"pointer": "/to_agency", "detail": "An agency cannot refer to itself."})
+        errors.append({"pointer": "/to_agency", "detail": _("An agency cannot refer to itself.")})
     _check_codes(service, codes(REFERRAL_SERVICES), "/service", errors)
     _check_codes(urgency, URGENCIES, "/urgency", errors)
     _check_codes(purpose, codes(PURPOSES), "/purpose", errors)
@@ -124,7 +129,7 @@ def referral_create(
     if not errors:
         errors = _schema_errors(payload_schema_name(service), payload, "/payload")
     if errors:
-        raise ValidationFailed("The referral is not valid.", errors=errors)
+        raise ValidationFailed(_("The referral is not valid."), errors=errors)
     if subject.owner_id == caller.agency.pk:
         _check_covered(subject, recipient, purpose, set(withhold), payload_schema_name(service), payload, reason)
     now = timezone.now()
@@ -157,18 +162,23 @@ def _party(referral: Referral, caller: Caller) -> str:
 
 def _check_outcome(to: str, outcome) -> list[dict]:
     if to not in lifecycle.NEEDS_OUTCOME:
-        return [{"pointer": "/outcome", "detail": f"Only {' and '.join(sorted(lifecycle.NEEDS_OUTCOME))} carry an outcome."}] if outcome is not None else []
+        if outcome is None:
+            return []
+        statuses = ", ".join(sorted(lifecycle.NEEDS_OUTCOME))
+        return [{"pointer": "/outcome", "detail": _("Only these statuses carry an outcome: %(statuses)s.") % {"statuses": statuses}}]
     if not isinstance(outcome, dict) or not isinstance(outcome.get("success"), bool):
-        return [{"pointer": "/outcome/success", "detail": "Say whether the service succeeded (true or false)."}]
+        return [{"pointer": "/outcome/success", "detail": _("Say whether the service succeeded (true or false).")}]
     errors = []
     if outcome.get("reason") is not None and outcome["reason"] not in lifecycle.OUTCOME_REASONS:
-        errors.append({"pointer": "/outcome/reason", "detail": f"One of: {', '.join(lifecycle.OUTCOME_REASONS)}."})
+        errors.append({
+            "pointer": "/outcome/reason", "detail": _("One of: %(allowed)s.") % {"allowed": ", ".join(lifecycle.OUTCOME_REASONS)},
+        })
     if not outcome["success"] and outcome.get("reason") is None:
-        errors.append({"pointer": "/outcome/reason", "detail": "An unsuccessful outcome needs a reason code."})
+        errors.append({"pointer": "/outcome/reason", "detail": _("An unsuccessful outcome needs a reason code.")})
     if to == lifecycle.FAILED and outcome["success"]:
-        errors.append({"pointer": "/outcome/success", "detail": "A failed referral cannot be a success."})
+        errors.append({"pointer": "/outcome/success", "detail": _("A failed referral cannot be a success.")})
     extra = set(outcome) - {"success", "reason"}
-    errors += [{"pointer": f"/outcome/{key}", "detail": "Unknown field."} for key in sorted(extra)]
+    errors += [{"pointer": f"/outcome/{key}", "detail": _("Unknown field.")} for key in sorted(extra)]
     return errors
 
 
@@ -182,15 +192,15 @@ def referral_transition(
     a referral changed meanwhile is a 412, never overwritten."""
     referral = referral_for_party(referral_id, caller, lock=True)
     if if_match is not None and if_match not in (referral.etag, "*"):
-        raise PreconditionFailed("The referral changed since you read it; read it again.", current_etag=referral.etag)
+        raise PreconditionFailed(_("The referral changed since you read it; read it again."), current_etag=referral.etag)
     refusal = lifecycle.check(referral.status, to, _party(referral, caller))
     if refusal is not None:
         raise Conflict(refusal.detail, code=refusal.code, current_status=referral.status, allowed=refusal.allowed)
     errors = _check_outcome(to, outcome)
     if to in lifecycle.NEEDS_REASON and not reason.strip():
-        errors.append({"pointer": "/reason", "detail": f"Say why the referral is {to}."})
+        errors.append({"pointer": "/reason", "detail": _("Say why the referral is %(status)s.") % {"status": to}})
     if errors:
-        raise ValidationFailed("The transition is not valid.", errors=errors)
+        raise ValidationFailed(_("The transition is not valid."), errors=errors)
     now = timezone.now()
     ReferralTransition.objects.create(
         referral=referral, from_status=referral.status, to_status=to, agency=caller.agency,
@@ -221,7 +231,7 @@ def case_update_add(*, caller: Caller, referral_id, kind: str, payload: dict) ->
     if not errors:
         errors = _schema_errors(update_schema_name(kind), payload, "/payload")
     if errors:
-        raise ValidationFailed("The case update is not valid.", errors=errors)
+        raise ValidationFailed(_("The case update is not valid."), errors=errors)
     update = CaseUpdate.objects.create(
         referral=referral, author=caller.agency, actor=caller.actor_label, kind=kind, payload=payload,
         payload_schema=get_registry().schema_id(update_schema_name(kind)), created_at=timezone.now(),

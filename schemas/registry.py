@@ -11,7 +11,10 @@ check, refers to anything outside the registry, or has a property whose data
 category does not resolve (DESIGN.md 4.3). Remote references are never fetched.
 
 This module imports nothing from Django or from the hub's apps: the system check
-that reports `check_registry()` lives with the composition root.
+that reports `check_registry()` lives with the composition root, which also
+installs Django's translation (`use_translation`), so that the details of
+validation problems follow the request's language (hub/api/language.py);
+without it they are English.
 """
 
 from __future__ import annotations
@@ -30,8 +33,46 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from schemas.categories import CategoryError, CategoryMap, json_pointer
-from schemas.formats import FORMAT_CHECKER, pesel_problem
+from schemas.formats import (
+    FORMAT_CHECKER,
+    PESEL_NO_SUCH_DATE,
+    PESEL_NOT_11_DIGITS,
+    PESEL_WRONG_CHECK_DIGIT,
+    pesel_problem,
+)
 from schemas.vocabularies import DATA_CATEGORIES, codes
+
+
+class _English:
+    """The translation functions until the composition root installs others."""
+
+    gettext = staticmethod(lambda message: message)
+    ngettext = staticmethod(lambda singular, plural, number: singular if number == 1 else plural)
+    pgettext = staticmethod(lambda context, message: message)
+
+
+_translation = _English()
+
+
+def use_translation(translation) -> None:
+    """Word validation details with `translation`'s gettext, ngettext and
+    pgettext, called when a document is validated (the hub installs Django's,
+    hub/api/apps.py, so details follow the request's language)."""
+    global _translation
+    _translation = translation
+
+
+def _(message: str) -> str:
+    return _translation.gettext(message)
+
+
+def ngettext(singular: str, plural: str, number: int) -> str:
+    return _translation.ngettext(singular, plural, number)
+
+
+def pgettext(context: str, message: str) -> str:
+    return _translation.pgettext(context, message)
+
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -78,8 +119,9 @@ def refuse_remote_retrieval(uri: str) -> Resource:
 @dataclass(frozen=True, order=True)
 class ValidationProblem:
     """One reason an instance is invalid. `pointer` is an RFC 6901 pointer into
-    the instance ("" is the whole document); `detail` is an English sentence
-    fragment that never repeats the submitted value; `code` is the JSON Schema
+    the instance ("" is the whole document); `detail` is a sentence fragment in
+    the active language (English without Django) that never repeats the
+    submitted value; `code` is the JSON Schema
     keyword that failed, or one of TOO_DEEP, TOO_LARGE, NOT_JSON,
     UNSUPPORTED_CHARACTER."""
 
@@ -210,24 +252,32 @@ class SchemaRegistry:
             value, depth, link = stack.pop()
             if isinstance(value, (dict, list)):
                 if depth + 1 > self.max_depth:
-                    return ValidationProblem("", f"is nested more than {self.max_depth} levels deep", TOO_DEEP)
+                    detail = ngettext(
+                        "is nested more than %(depth)s level deep", "is nested more than %(depth)s levels deep",
+                        self.max_depth,
+                    ) % {"depth": self.max_depth}
+                    return ValidationProblem("", detail, TOO_DEEP)
                 if isinstance(value, dict):
                     if not all(isinstance(key, str) for key in value):
-                        return ValidationProblem("", "has an object member name that is not a string", NOT_JSON)
+                        return ValidationProblem("", _("has an object member name that is not a string"), NOT_JSON)
                     if any(_UNSUPPORTED_CHARACTER.search(key) for key in value):
-                        return _unsupported_character(link, "has a member name that contains")
+                        return _unsupported_character(link, in_name=True)
                     stack.extend((child, depth + 1, (link, key)) for key, child in value.items())
                 else:
                     stack.extend((child, depth + 1, (link, index)) for index, child in enumerate(value))
             elif isinstance(value, str) and _UNSUPPORTED_CHARACTER.search(value):
-                return _unsupported_character(link, "contains")
+                return _unsupported_character(link, in_name=False)
             elif isinstance(value, float) and not math.isfinite(value):
-                return ValidationProblem("", "contains a number that JSON cannot represent", NOT_JSON)
+                return ValidationProblem("", _("contains a number that JSON cannot represent"), NOT_JSON)
             elif not (value is None or isinstance(value, (str, int, float))):
-                return ValidationProblem("", "contains a value that is not JSON", NOT_JSON)
+                return ValidationProblem("", _("contains a value that is not JSON"), NOT_JSON)
         size = len(json.dumps(instance, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         if size > self.max_bytes:
-            return ValidationProblem("", f"is larger than {self.max_bytes} bytes as compact JSON", TOO_LARGE)
+            detail = ngettext(
+                "is larger than %(size)s byte as compact JSON", "is larger than %(size)s bytes as compact JSON",
+                self.max_bytes,
+            ) % {"size": self.max_bytes}
+            return ValidationProblem("", detail, TOO_LARGE)
         return None
 
     # -- categories ----------------------------------------------------------
@@ -240,14 +290,17 @@ class SchemaRegistry:
         return self._entry(name_or_id).categories.present(document)
 
 
-def _unsupported_character(link, verb: str) -> ValidationProblem:
+def _unsupported_character(link, *, in_name: bool) -> ValidationProblem:
     # The pointer of the string (of its object, for a member name: a pointer
     # naming it would quote it); the detail never quotes it.
     path = []
     while link is not None:
         link, key = link
         path.append(key)
-    detail = f"{verb} a NUL character or a lone surrogate, which cannot be stored"
+    if in_name:
+        detail = _("has a member name that contains a NUL character or a lone surrogate, which cannot be stored")
+    else:
+        detail = _("contains a NUL character or a lone surrogate, which cannot be stored")
     return ValidationProblem(json_pointer(reversed(path)), detail, UNSUPPORTED_CHARACTER)
 
 
@@ -344,20 +397,34 @@ def _formats(schema: object, location: tuple) -> Iterator[tuple[tuple, str]]:
 
 # -- describing errors -----------------------------------------------------------
 
+# Each keyword's detail is a function, so that it is translated when a request
+# is validated, in the request's language. Types are named as "must be ..."
+# completes them (the Polish instrumental case differs per type).
 _TYPE_NAMES = {
-    "object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
-    "number": "a number", "boolean": "true or false", "null": "null",
+    "object": lambda: pgettext("must be ...", "an object"),
+    "array": lambda: pgettext("must be ...", "an array"),
+    "string": lambda: pgettext("must be ...", "a string"),
+    "integer": lambda: pgettext("must be ...", "an integer"),
+    "number": lambda: pgettext("must be ...", "a number"),
+    "boolean": lambda: pgettext("must be ...", "true or false"),
+    "null": lambda: pgettext("must be ...", "null"),
 }
 _FORMAT_DETAILS = {
-    "date": "must be a date in the form YYYY-MM-DD",
-    "date-time": "must be an RFC 3339 date and time with a time zone offset, e.g. 2025-01-31T12:00:00Z",
-    "time": "must be an RFC 3339 time with a time zone offset, e.g. 12:00:00Z",
-    "email": "must be an e-mail address",
-    "idn-email": "must be an e-mail address",
-    "uuid": "must be a UUID",
-    "ipv4": "must be an IPv4 address",
-    "ipv6": "must be an IPv6 address",
-    "regex": "must be a regular expression",
+    "date": lambda: _("must be a date in the form YYYY-MM-DD"),
+    "date-time": lambda: _("must be an RFC 3339 date and time with a time zone offset, e.g. 2025-01-31T12:00:00Z"),
+    "time": lambda: _("must be an RFC 3339 time with a time zone offset, e.g. 12:00:00Z"),
+    "email": lambda: _("must be an e-mail address"),
+    "idn-email": lambda: _("must be an e-mail address"),
+    "uuid": lambda: _("must be a UUID"),
+    "ipv4": lambda: _("must be an IPv4 address"),
+    "ipv6": lambda: _("must be an IPv6 address"),
+    "regex": lambda: _("must be a regular expression"),
+}
+# formats.pesel_problem's reasons, in the sentence the registry makes of them.
+_PESEL_DETAILS = {
+    PESEL_NOT_11_DIGITS: lambda: _("must be a valid PESEL number: this one must be exactly 11 digits"),
+    PESEL_WRONG_CHECK_DIGIT: lambda: _("must be a valid PESEL number: this one has a wrong check digit"),
+    PESEL_NO_SUCH_DATE: lambda: _("must be a valid PESEL number: this one does not encode an existing birth date"),
 }
 
 
@@ -371,16 +438,17 @@ def _sort_key(path: tuple) -> tuple:
 
 def _describe(error: ValidationError, validator=None) -> list[tuple[tuple, str]]:
     """(instance path, detail) pairs for one jsonschema error. jsonschema's own
-    messages repeat the instance (a PESEL, a name); ours never do. A member
-    that is not allowed is reported at its own pointer, named, with the
-    members that are (issue 16: a typo is then one glance to fix)."""
+    messages repeat the instance (a PESEL, a name) and are English; ours never
+    repeat it and are in the active language. A member that is not allowed is
+    reported at its own pointer, named, with the members that are (issue 16:
+    a typo is then one glance to fix)."""
     path = tuple(error.absolute_path)
     keyword, expected, instance = error.validator, error.validator_value, error.instance
     if keyword == "required" and isinstance(instance, dict):
-        return [((*path, name), "is required") for name in expected if name not in instance]
+        return [((*path, name), _("is required")) for name in expected if name not in instance]
     if keyword == "dependentRequired" and isinstance(instance, dict):
         return [
-            ((*path, name), f"is required when {trigger!r} is present")
+            ((*path, name), _("is required when %(trigger)s is present") % {"trigger": repr(trigger)})
             for trigger, needed in expected.items() if trigger in instance
             for name in needed if name not in instance
         ]
@@ -390,7 +458,7 @@ def _describe(error: ValidationError, validator=None) -> list[tuple[tuple, str]]
         extras = [k for k in instance if k not in declared and not any(re.search(p, k) for p in patterns)]
         if extras:
             return [((*path, name), _unknown_member(name, [*declared, *patterns])) for name in extras]
-        return [(path, "has members that are not allowed")]
+        return [(path, _("has members that are not allowed"))]
     if keyword == "unevaluatedProperties" and expected is False and isinstance(instance, dict) and validator:
         declared = _declared_members(validator._resolver, error.schema)
         extras = [k for k in instance if k not in declared]
@@ -400,7 +468,9 @@ def _describe(error: ValidationError, validator=None) -> list[tuple[tuple, str]]
 
 
 def _unknown_member(name: str, allowed) -> str:
-    return f"is not allowed here: unknown member {name!r}. Allowed: {', '.join(allowed)}"
+    return _("is not allowed here: unknown member %(name)s. Allowed: %(allowed)s") % {
+        "name": repr(name), "allowed": ", ".join(allowed),
+    }
 
 
 def _declared_members(resolver, schema: object, depth: int = 0) -> set[str]:
@@ -422,48 +492,69 @@ def _declared_members(resolver, schema: object, depth: int = 0) -> set[str]:
     return names
 
 
-def _count(number: object, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+def _type_detail(expected: object) -> str:
+    names = [_TYPE_NAMES[n]() if n in _TYPE_NAMES else str(n) for n in ([expected] if isinstance(expected, str) else expected)]
+    if len(names) == 1:
+        return _("must be %(type)s") % {"type": names[0]}
+    return _("must be %(types)s or %(last)s") % {"types": ", ".join(names[:-1]), "last": names[-1]}
+
+
+def _format_detail(expected: object, instance: object) -> str:
+    if expected == "pesel":
+        return _PESEL_DETAILS[pesel_problem(instance)]()
+    if expected in _FORMAT_DETAILS:
+        return _FORMAT_DETAILS[expected]()
+    return _("must be a valid %(format)s") % {"format": expected}
+
+
+def _values(expected: object) -> str:
+    # Allowed values are codes: listed as JSON, never translated.
+    return ", ".join(json.dumps(v, ensure_ascii=False) for v in expected)
 
 
 def _detail(keyword: object, expected: object, instance: object) -> str:
     if keyword == "type":
-        names = [expected] if isinstance(expected, str) else list(expected)
-        return "must be " + " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        return _type_detail(expected)
     if keyword == "format":
-        if expected == "pesel":
-            return f"must be a valid PESEL number: this one {pesel_problem(instance)}"
-        return _FORMAT_DETAILS.get(expected, f"must be a valid {expected}")
+        return _format_detail(expected, instance)
+    n = {"n": expected}
     simple = {
-        "enum": lambda: "must be one of: " + ", ".join(json.dumps(v, ensure_ascii=False) for v in expected),
-        "const": lambda: "must be exactly " + json.dumps(expected, ensure_ascii=False),
-        "minLength": lambda: "must not be empty" if expected == 1 else f"must be at least {expected} characters long",
-        "maxLength": lambda: f"must be at most {_count(expected, 'character')} long",
-        "pattern": lambda: f"must match the pattern {expected}",
-        "minimum": lambda: f"must be at least {expected}",
-        "maximum": lambda: f"must be at most {expected}",
-        "exclusiveMinimum": lambda: f"must be greater than {expected}",
-        "exclusiveMaximum": lambda: f"must be less than {expected}",
-        "multipleOf": lambda: f"must be a multiple of {expected}",
-        "minItems": lambda: "must not be empty" if expected == 1 else f"must have at least {expected} items",
-        "maxItems": lambda: f"must have at most {_count(expected, 'item')}",
-        "uniqueItems": lambda: "must not contain the same item twice",
-        "minProperties": lambda: "must not be empty" if expected == 1 else f"must have at least {expected} members",
-        "maxProperties": lambda: f"must have at most {_count(expected, 'member')}",
-        "contains": lambda: "must contain a matching item",
-        "minContains": lambda: f"must contain at least {_count(expected, 'matching item')}",
-        "maxContains": lambda: f"must contain at most {_count(expected, 'matching item')}",
-        "anyOf": lambda: "does not match any of the allowed forms",
-        "oneOf": lambda: "must match exactly one of the allowed forms",
-        "not": lambda: "has a form that is not allowed here",
-        "propertyNames": lambda: "has a member name that is not allowed",
-        "unevaluatedProperties": lambda: "has members that are not allowed",
-        "unevaluatedItems": lambda: "has items that are not allowed",
-        "additionalProperties": lambda: "has members that are not allowed",
-        None: lambda: "is not allowed here",  # a `false` schema
+        "enum": lambda: _("must be one of: %(allowed)s") % {"allowed": _values(expected)},
+        "const": lambda: _("must be exactly %(value)s") % {"value": json.dumps(expected, ensure_ascii=False)},
+        "minLength": lambda: _("must not be empty") if expected == 1 else ngettext(
+            "must be at least %(n)s character long", "must be at least %(n)s characters long", expected) % n,
+        "maxLength": lambda: ngettext(
+            "must be at most %(n)s character long", "must be at most %(n)s characters long", expected) % n,
+        "pattern": lambda: _("must match the pattern %(pattern)s") % {"pattern": expected},
+        "minimum": lambda: _("must be at least %(n)s") % n,
+        "maximum": lambda: _("must be at most %(n)s") % n,
+        "exclusiveMinimum": lambda: _("must be greater than %(n)s") % n,
+        "exclusiveMaximum": lambda: _("must be less than %(n)s") % n,
+        "multipleOf": lambda: _("must be a multiple of %(n)s") % n,
+        "minItems": lambda: _("must not be empty") if expected == 1 else ngettext(
+            "must have at least %(n)s item", "must have at least %(n)s items", expected) % n,
+        "maxItems": lambda: ngettext("must have at most %(n)s item", "must have at most %(n)s items", expected) % n,
+        "uniqueItems": lambda: _("must not contain the same item twice"),
+        "minProperties": lambda: _("must not be empty") if expected == 1 else ngettext(
+            "must have at least %(n)s member", "must have at least %(n)s members", expected) % n,
+        "maxProperties": lambda: ngettext(
+            "must have at most %(n)s member", "must have at most %(n)s members", expected) % n,
+        "contains": lambda: _("must contain a matching item"),
+        "minContains": lambda: ngettext(
+            "must contain at least %(n)s matching item", "must contain at least %(n)s matching items", expected) % n,
+        "maxContains": lambda: ngettext(
+            "must contain at most %(n)s matching item", "must contain at most %(n)s matching items", expected) % n,
+        "anyOf": lambda: _("does not match any of the allowed forms"),
+        "oneOf": lambda: _("must match exactly one of the allowed forms"),
+        "not": lambda: _("has a form that is not allowed here"),
+        "propertyNames": lambda: _("has a member name that is not allowed"),
+        "unevaluatedProperties": lambda: _("has members that are not allowed"),
+        "unevaluatedItems": lambda: _("has items that are not allowed"),
+        "additionalProperties": lambda: _("has members that are not allowed"),
+        None: lambda: _("is not allowed here"),  # a `false` schema
     }
     describe = simple.get(keyword)
-    return describe() if describe else f"does not satisfy the schema's {keyword!r} rule"
+    return describe() if describe else _("does not satisfy the schema's %(keyword)s rule") % {"keyword": repr(keyword)}
 
 
 # -- the process-wide registry ---------------------------------------------------

@@ -1,5 +1,6 @@
 """The pull feed, webhook endpoints and their deliveries (DESIGN.md section 6)."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiCallback, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -108,10 +109,12 @@ class EventFeedApi(APIView):
         events = list(event_feed_for_agency(request.caller.agency, after=after)[:limit])
         if not events and after > (end := event_feed_end()):
             raise ApplicationError(
-                f"after={after} is beyond the end of the feed (cursor {end}): no event has that position yet. "
-                f"Resume from the last cursor you processed, or from {end} to take only new events.",
+                _(
+                    "after=%(after)s is beyond the end of the feed (cursor %(end)s): no event has that position yet. "
+                    "Resume from the last cursor you processed, or from %(end)s to take only new events."
+                ) % {"after": after, "end": end},
                 code=CURSOR_AHEAD, cursor=end,
-                errors=[{"parameter": "after", "detail": f"At most {end}, the feed's current cursor."}],
+                errors=[{"parameter": "after", "detail": _("At most %(end)s, the feed's current cursor.") % {"end": end}}],
             )
         results = [{**e.as_message(), "cursor": e.feed_position} for e in events]
         return Response({"results": results, "cursor": events[-1].feed_position if events else after})
@@ -122,7 +125,10 @@ def _non_negative(request, name, default):
     if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise ValidationFailed(f"{name} must be a non-negative integer.", errors=[{"parameter": name, "detail": "A non-negative integer."}])
+        raise ValidationFailed(
+            _("%(parameter)s must be a non-negative integer.") % {"parameter": name},
+            errors=[{"parameter": name, "detail": _("A non-negative integer.")}],
+        )
     return int(raw)
 
 

@@ -2,6 +2,7 @@
 accounting of disclosures and the Merkle log (DESIGN.md section 6)."""
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -313,11 +314,13 @@ class DisclosureDecisionApi(APIView):
         subject = subject_get_for_caller(data["subject"], request.caller)
         recipient = Agency.objects.filter(pk=data["recipient"], active=True).first()
         if recipient is None or (subject.owner_id != request.caller.agency.id and recipient != request.caller.agency):
-            raise NotFoundError("No such recipient agency.")
+            raise NotFoundError(_("No such recipient agency."))
         unknown = [i for i, c in enumerate(data["categories"]) if c not in codes(DATA_CATEGORIES)]
         if unknown:
+            allowed = ", ".join(codes(DATA_CATEGORIES))
+            detail = _("Unknown category. One of: %(allowed)s.") % {"allowed": allowed}
             raise ValidationFailed(
-                "Unknown categories.", errors=[{"pointer": f"/categories/{i}", "detail": "Unknown category."} for i in unknown]
+                _("Unknown categories."), errors=[{"pointer": f"/categories/{i}", "detail": detail} for i in unknown]
             )
         now = timezone.now()
         decision = decide(
@@ -378,7 +381,7 @@ class CheckpointApi(APIView):
     def get(self, request):
         checkpoint = Checkpoint.objects.order_by("-tree_size").first()
         if checkpoint is None:
-            raise NotFoundError("The log has no checkpoint yet.")
+            raise NotFoundError(_("The log has no checkpoint yet."))
         return Response({
             "tree_size": checkpoint.tree_size,
             "root_hash": checkpoint.root_hash,
@@ -438,7 +441,8 @@ def _int_param(request, name: str, *, required: bool = True) -> int | None:
         return None
     if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         raise ValidationFailed(
-            f"{name} must be a non-negative integer.", errors=[{"parameter": name, "detail": "A non-negative integer."}]
+            _("%(parameter)s must be a non-negative integer.") % {"parameter": name},
+            errors=[{"parameter": name, "detail": _("A non-negative integer.")}],
         )
     return int(raw)
 

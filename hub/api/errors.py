@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -227,6 +228,14 @@ def _drf_problem(exc: exceptions.APIException, request) -> tuple[dict, dict]:
         detail = "; ".join(f"{e['pointer'] or '/'}: {e['detail']}" for e in errors)
         return problem(422, code, detail, errors=errors, request=request), headers
     detail = exc.detail
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        # DRF fills {wait} in before it looks the message up, so its own never
+        # translates: one message of ours, whole.
+        detail = ngettext(
+            "Request was throttled. Expected available in %(wait)s second.",
+            "Request was throttled. Expected available in %(wait)s seconds.",
+            exc.wait,
+        ) % {"wait": exc.wait}
     if isinstance(exc, exceptions.NotAuthenticated):
         # Only when no token was sent at all: a refused token is an
         # AuthenticationFailed saying why (agencies.api.authentication).
@@ -237,7 +246,7 @@ def _drf_problem(exc: exceptions.APIException, request) -> tuple[dict, dict]:
         detail = detail.get("detail", "")
         if "required_scopes" in extra:
             code = INSUFFICIENT_SCOPE
-            detail = f"This endpoint needs the scope(s): {' '.join(extra['required_scopes'])}."
+            detail = _("This endpoint needs the scope(s): %(scopes)s.") % {"scopes": " ".join(extra["required_scopes"])}
     return problem(exc.status_code, code, detail, request=request, **extra), headers
 
 

@@ -13,6 +13,7 @@ import json
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.response import Response
 
 from .errors import Conflict, ValidationFailed
@@ -74,7 +75,7 @@ class _Replay(Exception):
 def _claim(request, key: str) -> IdempotencyRecord | None:
     if not (1 <= len(key) <= 255) or not key.isprintable():
         raise ValidationFailed(
-            "The Idempotency-Key header must be 1 to 255 printable characters.",
+            _("The Idempotency-Key header must be 1 to 255 printable characters."),
             code=KEY_INVALID,
         )
     client, fingerprint = _client_of(request), _fingerprint(request)
@@ -89,10 +90,10 @@ def _claim(request, key: str) -> IdempotencyRecord | None:
         existing = IdempotencyRecord.objects.get(client=client, key=key)
     if existing.fingerprint != fingerprint:
         raise Conflict(
-            "This Idempotency-Key was already used with a different request.", code=KEY_REUSED
+            _("This Idempotency-Key was already used with a different request."), code=KEY_REUSED
         )
     if existing.status_code is None:
-        raise Conflict("A request with this Idempotency-Key is still being processed.", code=KEY_IN_FLIGHT)
+        raise Conflict(_("A request with this Idempotency-Key is still being processed."), code=KEY_IN_FLIGHT)
     headers = {**existing.response_headers, REPLAYED_HEADER: "true"}
     raise _Replay(Response(existing.response_body, status=existing.status_code, headers=headers))
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from .errors import PROBLEM_CONTENT_TYPE, problem
 
@@ -33,7 +34,9 @@ class BodySizeLimitMiddleware:
         if length > settings.API_MAX_BODY_BYTES and not upload:
             body = problem(
                 413, PAYLOAD_TOO_LARGE,
-                f"The request body is {length} bytes; the limit is {settings.API_MAX_BODY_BYTES}.",
+                _("The request body is %(length)s bytes; the limit is %(limit)s.")
+                % {"length": length, "limit": settings.API_MAX_BODY_BYTES},
+                title=_("The request body is too large."),
                 request=request,
             )
             return JsonResponse(body, status=413, content_type=PROBLEM_CONTENT_TYPE)

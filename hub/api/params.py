@@ -2,6 +2,7 @@
 value is a 422 naming the parameter and what it may be, never ignored."""
 
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from .errors import ValidationFailed
@@ -10,7 +11,10 @@ from .errors import ValidationFailed
 def choice_param(params, name: str, allowed):
     value = params.get(name)
     if value is not None and value not in allowed:
-        raise ValidationFailed(f"Unknown {name}.", errors=[{"parameter": name, "detail": "One of: " + ", ".join(allowed)}])
+        raise ValidationFailed(
+            _("Unknown %(parameter)s.") % {"parameter": name},
+            errors=[{"parameter": name, "detail": _("One of: %(allowed)s") % {"allowed": ", ".join(allowed)}}],
+        )
     return value
 
 
@@ -21,7 +25,10 @@ def uuid_param(params, name: str):
     try:
         return serializers.UUIDField().to_internal_value(value)
     except serializers.ValidationError:
-        raise ValidationFailed(f"{name} must be a UUID.", errors=[{"parameter": name, "detail": "Not a UUID."}]) from None
+        raise ValidationFailed(
+            _("%(parameter)s must be a UUID.") % {"parameter": name},
+            errors=[{"parameter": name, "detail": _("Not a UUID.")}],
+        ) from None
 
 
 def time_param(params, name: str):
@@ -33,7 +40,10 @@ def time_param(params, name: str):
     except ValueError:  # well-formed but no such time (2026-02-30)
         parsed = None
     if parsed is None or parsed.tzinfo is None:
-        raise ValidationFailed(f"{name} must be an ISO-8601 time with a zone.", errors=[{"parameter": name, "detail": "e.g. 2026-11-01T00:00:00Z"}])
+        raise ValidationFailed(
+            _("%(parameter)s must be an ISO-8601 time with a zone.") % {"parameter": name},
+            errors=[{"parameter": name, "detail": _("e.g. %(example)s") % {"example": "2026-11-01T00:00:00Z"}}],
+        )
     return parsed
 
 
@@ -46,5 +56,8 @@ def date_param(params, name: str):
     except ValueError:  # well-formed but no such day (2026-02-30)
         parsed = None
     if parsed is None:
-        raise ValidationFailed(f"{name} must be an ISO-8601 date.", errors=[{"parameter": name, "detail": "e.g. 2026-07-01"}])
+        raise ValidationFailed(
+            _("%(parameter)s must be an ISO-8601 date.") % {"parameter": name},
+            errors=[{"parameter": name, "detail": _("e.g. %(example)s") % {"example": "2026-07-01"}}],
+        )
     return parsed

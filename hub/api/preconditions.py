@@ -12,7 +12,8 @@ comparison, RFC 9110 §8.8.3.2: a weak tag never matches) and answer 412.
 
 import re
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from rest_framework import status
 
 from .errors import ApplicationError
@@ -27,29 +28,42 @@ _ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
 _ONE_TAG = re.compile(rf"^{_ENTITY_TAG}$")
 _TAG_LIST = re.compile(rf"^{_ENTITY_TAG}(?:[ \t]*,[ \t]*{_ENTITY_TAG})+$")
 
-_HOW = 'Send the ETag exactly as the resource answered it, in double quotes (e.g. "3f0c…-2"), or *.'
+_HOW = gettext_lazy('Send the ETag exactly as the resource answered it, in double quotes (e.g. "3f0c…-2"), or *.')
+# What `require_if_match(what=...)` names, as the message needs it ("the ETag of
+# the referral"): the Polish genitive differs per resource, hence a context.
+_WHAT = {
+    "referral": pgettext_lazy("the ETag of ...", "the referral"),
+    "plan": pgettext_lazy("the ETag of ...", "the plan"),
+    "action": pgettext_lazy("the ETag of ...", "the action"),
+    "procedure": pgettext_lazy("the ETag of ...", "the procedure"),
+    "placement": pgettext_lazy("the ETag of ...", "the placement"),
+    "resource": pgettext_lazy("the ETag of ...", "the resource"),
+}
 
 
 class PreconditionRequired(ApplicationError):
     code = PRECONDITION_REQUIRED
     status = status.HTTP_428_PRECONDITION_REQUIRED
-    title = _("This change needs If-Match.")
+    title = gettext_lazy("This change needs If-Match.")
 
 
 class MalformedIfMatch(ApplicationError):
     code = MALFORMED_IF_MATCH
     status = status.HTTP_400_BAD_REQUEST
-    title = _("Malformed If-Match.")
+    title = gettext_lazy("Malformed If-Match.")
 
 
 def require_if_match(request, *, what: str = "resource") -> str:
-    """The request's If-Match value; 428 when it is missing, 400 when malformed."""
+    """The request's If-Match value; 428 when it is missing, 400 when malformed.
+    `what` is one of the keys of `_WHAT`."""
     value = optional_if_match(request)
     if value is None:
         raise PreconditionRequired(
-            f"This change needs If-Match: send the ETag of the {what} as you last read it (the ETag header "
-            f"of its GET, or of the answer to your last change), or * to change it whatever its state.",
-            errors=[{"header": IF_MATCH_HEADER, "detail": "Required. " + _HOW}],
+            _(
+                "This change needs If-Match: send the ETag of %(what)s as you last read it (the ETag header "
+                "of its GET, or of the answer to your last change), or * to change it whatever its state."
+            ) % {"what": _WHAT[what]},
+            errors=[{"header": IF_MATCH_HEADER, "detail": _("Required. %(how)s") % {"how": _HOW}}],
         )
     return value
 
@@ -66,10 +80,10 @@ def optional_if_match(request) -> str | None:
         # Valid HTTP, but each resource has one current ETag: a list would be
         # compared as one string and always fail, so say so instead.
         raise MalformedIfMatch(
-            "Send one entity-tag in If-Match, not a list.",
-            errors=[{"header": IF_MATCH_HEADER, "detail": _HOW}],
+            _("Send one entity-tag in If-Match, not a list."),
+            errors=[{"header": IF_MATCH_HEADER, "detail": str(_HOW)}],
         )
     raise MalformedIfMatch(
-        "Malformed If-Match: an entity-tag is quoted (RFC 9110 §8.8.3).",
-        errors=[{"header": IF_MATCH_HEADER, "detail": _HOW}],
+        _("Malformed If-Match: an entity-tag is quoted (RFC 9110 §8.8.3)."),
+        errors=[{"header": IF_MATCH_HEADER, "detail": str(_HOW)}],
     )

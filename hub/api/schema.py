@@ -4,6 +4,8 @@
 - the headers of the API's conventions: `Idempotency-Key` on creating POSTs
   (and `Idempotent-Replayed` on a replay), `If-Match` on changes of state
   (and 428 when it is required), `ETag` where a response carries one;
+  `Accept-Language` on every operation and `Content-Language` on every
+  response (hub/api/language.py);
 - only the operation's own description: a docstring inherited from a helper
   class or mixin ("Mix into an APIView ...") is not a description of the
   operation and is never published.
@@ -18,12 +20,15 @@ from drf_spectacular.utils import OpenApiParameter
 from .errors import PROBLEM_CONTENT_TYPE
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import REPLAYED_HEADER, IdempotentCreateMixin
+from .language import API_DEFAULT_LANGUAGE
 from .preconditions import IF_MATCH_HEADER
 
 _PROBLEM_SCHEMA = build_object_type(
     description=(
-        "RFC 9457 problem details. `code` is stable (match on it, not on the text); `detail` "
-        "says what to do, in English. Further members depend on the code (e.g. `current_status` "
+        "RFC 9457 problem details. `code` is stable (match on it, not on the text); `title`, "
+        "`detail` and each `errors[].detail` say what to do, in Polish or English as the request's "
+        "Accept-Language asks (Content-Language says which); codes, pointers and allowed values are "
+        "the same in both. Further members depend on the code (e.g. `current_status` "
         "and `allowed` on an illegal transition, `current_etag` on 412)."
     ),
     properties={
@@ -75,6 +80,33 @@ _WRITE_ERRORS = {
 }
 _PRECONDITION_REQUIRED = {
     "428": "If-Match is missing: send the ETag you read (RFC 6585 §3), or * to act whatever the state.",
+}
+
+# --- Headers of every operation ----------------------------------------------------------
+
+_LANGUAGES = ["en", "pl"]
+ACCEPT_LANGUAGE = OpenApiParameter(
+    "Accept-Language", str, location=OpenApiParameter.HEADER, required=False,
+    description=(
+        "The language of the text for people in the answer (a problem's `title`, `detail` and "
+        "`errors[].detail`): Polish when the first language you list that the hub speaks is Polish "
+        "(`pl`, `pl-PL`; q-values count), else English, also without the header. Codes, pointers and "
+        "allowed values never change. The language cookie and `?lang=` of the staff pages do not apply."
+    ),
+)
+_CONTENT_LANGUAGE_DESCRIPTION = (
+    f"The language of the answer's text: `pl` or `{API_DEFAULT_LANGUAGE}` (from Accept-Language; the "
+    "answer varies on it)."
+)
+CONTENT_LANGUAGE = OpenApiParameter(
+    "Content-Language", str, location=OpenApiParameter.HEADER, response=True, required=True, enum=_LANGUAGES,
+    description=_CONTENT_LANGUAGE_DESCRIPTION,
+)
+_CONTENT_LANGUAGE_HEADER = {
+    "Content-Language": {
+        "schema": {"type": "string", "enum": _LANGUAGES}, "required": True,
+        "description": _CONTENT_LANGUAGE_DESCRIPTION,
+    },
 }
 
 # --- Header parameters the views declare --------------------------------------------------
@@ -145,7 +177,7 @@ class ProblemAutoSchema(AutoSchema):
         return schema
 
     def get_override_parameters(self):
-        parameters = list(super().get_override_parameters())
+        parameters = [*super().get_override_parameters(), ACCEPT_LANGUAGE, CONTENT_LANGUAGE]
         if self.method == "POST" and isinstance(self.view, IdempotentCreateMixin):
             parameters += [_IDEMPOTENCY_KEY, _IDEMPOTENT_REPLAYED]
         return parameters
@@ -170,6 +202,10 @@ class ProblemAutoSchema(AutoSchema):
         for code, description in errors.items():
             responses.setdefault(
                 code,
-                {"description": description, "content": {PROBLEM_CONTENT_TYPE: {"schema": component.ref}}},
+                {
+                    "description": description,
+                    "headers": dict(_CONTENT_LANGUAGE_HEADER),
+                    "content": {PROBLEM_CONTENT_TYPE: {"schema": component.ref}},
+                },
             )
         return responses

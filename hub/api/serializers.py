@@ -1,4 +1,16 @@
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
+
+# What a body that is not a JSON object was, by its parsed type.
+_NOT_AN_OBJECT = {
+    list: gettext_lazy("Expected a JSON object, got an array."),
+    str: gettext_lazy("Expected a JSON object, got a string."),
+    int: gettext_lazy("Expected a JSON object, got a number."),
+    float: gettext_lazy("Expected a JSON object, got a number."),
+    bool: gettext_lazy("Expected a JSON object, got true or false."),
+    type(None): gettext_lazy("Expected a JSON object, got null."),
+}
 
 
 def _allowed(names) -> str:
@@ -8,7 +20,7 @@ def _allowed(names) -> str:
 def unknown_member_detail(name: str, allowed) -> str:
     """What a client reads for a member the schema does not have: which one,
     and what it may send instead (a typo is then one glance to fix)."""
-    return f"Unknown member {name!r}. Allowed here: {_allowed(allowed)}."
+    return _("Unknown member %(name)s. Allowed here: %(allowed)s.") % {"name": repr(name), "allowed": _allowed(allowed)}
 
 
 class CodeField(serializers.ChoiceField):
@@ -37,9 +49,11 @@ def _list_choices(field) -> None:
     if isinstance(field, serializers.ListField):
         _list_choices(field.child)
     if isinstance(field, serializers.ChoiceField):
-        field.error_messages["invalid_choice"] = (
-            '"{input}" is not a valid choice. One of: ' + _allowed(field.choices).replace("{", "{{").replace("}", "}}") + "."
-        )
+        # DRF formats the message with {input}: the codes' own braces are escaped.
+        allowed = _allowed(field.choices).replace("{", "{{").replace("}", "}}")
+        field.error_messages["invalid_choice"] = _('"{input}" is not a valid choice. One of: %(allowed)s.') % {
+            "allowed": allowed
+        }
 
 
 class InputSerializer(serializers.Serializer):
@@ -57,7 +71,7 @@ class InputSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError(
-                {"non_field_errors": [f"Expected a JSON object, got {type(data).__name__}."]}
+                {"non_field_errors": [str(_NOT_AN_OBJECT.get(type(data), _("Expected a JSON object.")))]}
             )
         unknown = sorted(set(data) - set(self.fields))
         if unknown:

@@ -189,7 +189,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Referrals and case updates between Polish social-welfare agencies. Every "
         "disclosure of a person's data is checked against the consent ledger and logged. "
-        "Errors are RFC 9457 problem+json."
+        "Errors are RFC 9457 problem+json, in Polish or English as Accept-Language "
+        "prefers (English by default), said in Content-Language."
     ),
     "VERSION": "1",
     "SCHEMA_PATH_PREFIX": "/api/v1",
@@ -484,8 +485,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
     # Placements' statuses share the field name `status` with referrals'.
     "PlacementStatusEnum": "referrals.placements.lifecycle.STATUSES",
 })
-# The API speaks English whatever Accept-Language says (hub/api/language.py): first,
-# so that problems of the outer middlewares are English too, and last, after
+# The API answers in the language Accept-Language prefers, Polish or English
+# (default), never from the pages' cookie or ?lang= (hub/api/language.py): first,
+# so that problems of the outer middlewares follow it too, and last, after
 # LocaleMiddleware and the pages' ?lang= switch.
 MIDDLEWARE.insert(0, "hub.api.language.ApiLanguageMiddleware")
 MIDDLEWARE.append("hub.api.language.ApiLanguageMiddleware")

@@ -9,6 +9,7 @@ choke point, for the purpose `team_plan`."""
 
 from datetime import UTC
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -32,7 +33,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     """An ISO-8601 time that must carry its zone: "09:30" in a Polish office
     read as UTC would move a deadline by a day around midnight."""
 
-    default_error_messages = {"naive": "Give the time with its zone, e.g. 2026-03-02T09:30:00+01:00."}
+    default_error_messages = {"naive": gettext_lazy("Give the time with its zone, e.g. 2026-03-02T09:30:00+01:00.")}
 
     def enforce_timezone(self, value):
         if value.tzinfo is None:

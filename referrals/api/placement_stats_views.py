@@ -5,7 +5,7 @@ Counts only, small cells suppressed (referrals/placements/stats.py). The
 placements counted are the caller's own (coordinated, or for an employer,
 hosted), so tenancy holds by construction: there is nothing to 404."""
 
-from django.utils.translation.trans_real import parse_accept_lang_header
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub.api.errors import ValidationFailed
+from hub.api.language import api_language
 from hub.api.params import choice_param, date_param
 
 from ..placements import stats
@@ -84,15 +85,10 @@ class PlacementStatsCSVRenderer(BaseRenderer):
 
 
 def csv_language(request) -> str:
-    """?lang=pl|en, else the first of pl/en in Accept-Language, else English."""
+    """?lang=pl|en, else the language of the answer (from Accept-Language,
+    else English: hub/api/language.py)."""
     language = choice_param(request.query_params, "lang", stats.LANGUAGES)
-    if language:
-        return language
-    for tag, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
-        primary = tag.split("-")[0]
-        if primary in stats.LANGUAGES:
-            return primary
-    return "en"
+    return language or api_language(request.headers.get("Accept-Language", ""))
 
 
 class PlacementStatsApi(APIView):
@@ -134,7 +130,7 @@ class PlacementStatsApi(APIView):
         start_from, start_to, cohort = date_param(params, "from"), date_param(params, "to"), _cohort_param(params)
         if start_from and start_to and start_from > start_to:
             raise ValidationFailed(
-                "from is after to.", errors=[{"parameter": "from", "detail": "Must be on or before to."}]
+                _("from is after to."), errors=[{"parameter": "from", "detail": _("Must be on or before to.")}]
             )
         result = placement_stats_for_agency(
             request.caller.agency, start_from=start_from, start_to=start_to, cohort=cohort
@@ -153,6 +149,7 @@ def _cohort_param(params) -> str | None:
             stats.cohort_bounds(cohort)
         except ValueError:
             raise ValidationFailed(
-                "cohort must be a start quarter.", errors=[{"parameter": "cohort", "detail": "e.g. 2026Q3"}]
+                _("cohort must be a start quarter."),
+                errors=[{"parameter": "cohort", "detail": _("e.g. %(example)s") % {"example": "2026Q3"}}],
             ) from None
     return cohort

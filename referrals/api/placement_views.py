@@ -7,6 +7,7 @@ data (the employment terms, check-ins, outcome, the person's profile)
 reaches a reader only in GET placements/{id}, disclosed for
 `employment_placement`; lists and the answers to changes are metadata."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -305,8 +306,8 @@ class PlacementDetailApi(APIView):
     def get(self, request, placement_id):
         if request.query_params.get("purpose", PURPOSE) != PURPOSE:
             raise ValidationFailed(
-                "A placement is disclosed for employment_placement only.",
-                errors=[{"parameter": "purpose", "detail": f"Must be {PURPOSE}."}],
+                _("A placement is disclosed for employment_placement only."),
+                errors=[{"parameter": "purpose", "detail": _("Must be %(value)s.") % {"value": PURPOSE}}],
             )
         view = placement_read(request.caller, placement_id)
         return Response(_detail(view), headers={"ETag": view.placement.etag})

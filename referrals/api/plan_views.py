@@ -2,6 +2,7 @@
 stage changes and action transitions. Text reaches a reader only in GET
 plans/{id} (disclosed for `team_plan`); every other answer is metadata."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -186,8 +187,8 @@ class PlanDetailApi(APIView):
     def get(self, request, plan_id):
         if request.query_params.get("purpose", PURPOSE) != PURPOSE:
             raise ValidationFailed(
-                "A plan is disclosed for team_plan only.",
-                errors=[{"parameter": "purpose", "detail": f"Must be {PURPOSE}."}],
+                _("A plan is disclosed for team_plan only."),
+                errors=[{"parameter": "purpose", "detail": _("Must be %(value)s.") % {"value": PURPOSE}}],
             )
         view = plan_read(request.caller, plan_id)
         return Response(_detail(view), headers={"ETag": view.plan.etag})

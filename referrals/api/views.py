@@ -1,5 +1,6 @@
 """Referrals, transitions, case updates and the published schemas (DESIGN.md 6)."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -318,4 +319,4 @@ class SchemaDetailApi(APIView):
         try:
             return Response(get_registry().get(name))
         except UnknownSchema:
-            raise NotFoundError(f"No schema {name!r}.")
+            raise NotFoundError(_("No schema %(name)s.") % {"name": repr(name)}) from None

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from agencies.models import Team
@@ -39,7 +40,7 @@ def blue_card_for_member(procedure_id, caller: Caller, *, lock: bool = False) ->
         procedures = procedures.select_for_update(of=("self",))
     procedure = procedures.filter(_visible_to(caller), pk=procedure_id).select_related("subject").first()
     if procedure is None:
-        raise NotFoundError("No such Blue Card procedure.")
+        raise NotFoundError(_("No such Blue Card procedure."))
     return procedure
 
 

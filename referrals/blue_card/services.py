@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import status
 
 from agencies.callers import Caller
@@ -65,6 +66,12 @@ CLOCK_SKEW = timedelta(minutes=5)
 # Nothing in a procedure happened before the procedure existed (the Blue Card
 # provisions of the Act date from 2010).
 EARLIEST = datetime(2010, 1, 1, tzinfo=UTC)
+# Who records a step (rules.RECORDED_BY), as a refusal says it.
+_RECORDED_BY = {
+    (rules.CHAIR,): gettext_lazy("%(step)s is recorded by the ZI's chair."),
+    (rules.GDP_MEMBER,): gettext_lazy("%(step)s is recorded by the GDP's members."),
+    (rules.GDP_MEMBER, rules.CHAIR): gettext_lazy("%(step)s is recorded by the GDP's members or the ZI's chair."),
+}
 
 
 class BlueCardForbidden(ApplicationError):
@@ -72,7 +79,7 @@ class BlueCardForbidden(ApplicationError):
 
     code = NOT_PERMITTED
     status = status.HTTP_403_FORBIDDEN
-    title = _("Not allowed.")
+    title = gettext_lazy("Not allowed.")
 
 
 # --- Opening (NK-A) ------------------------------------------------------------------------
@@ -121,18 +128,24 @@ def blue_card_open(
 def _nka_errors(caller, opened_at, opened_by_kind, forms, children, now) -> list[dict]:
     errors = _moment_errors("/opened_at", opened_at, now)
     if opened_by_kind not in rules.NKA_OPENER_KINDS:
-        errors.append(_error("/opened_by_kind", f"The NK-A is filled in by: {', '.join(rules.NKA_OPENER_KINDS)} (art. 9d(2))."))
+        errors.append(_error(
+            "/opened_by_kind",
+            _("The NK-A is filled in by: %(allowed)s (art. 9d(2)).") % {"allowed": ", ".join(rules.NKA_OPENER_KINDS)},
+        ))
     elif opened_by_kind != caller.agency.kind:
-        errors.append(_error("/opened_by_kind", f"Your agency is of kind {caller.agency.kind!r}: the NK-A records who filled it."))
+        errors.append(_error(
+            "/opened_by_kind",
+            _("Your agency is of kind %(kind)s: the NK-A records who filled it.") % {"kind": repr(caller.agency.kind)},
+        ))
     if not isinstance(forms, list) or not forms:
-        errors.append(_error("/forms_of_violence", "Tick at least one form of violence."))
+        errors.append(_error("/forms_of_violence", _("Tick at least one form of violence.")))
     else:
         errors += [
-            _error(f"/forms_of_violence/{index}", f"One of: {', '.join(rules.FORMS_OF_VIOLENCE)}.")
+            _error(f"/forms_of_violence/{index}", _("One of: %(allowed)s.") % {"allowed": ", ".join(rules.FORMS_OF_VIOLENCE)})
             for index, form in enumerate(forms) if form not in rules.FORMS_OF_VIOLENCE
         ]
     if isinstance(children, bool) or not isinstance(children, int) or not 0 <= children <= rules.MAX_CHILDREN:
-        errors.append(_error("/children_in_household", f"A whole number from 0 to {rules.MAX_CHILDREN}."))
+        errors.append(_error("/children_in_household", _("A whole number from 0 to %(max)s.") % {"max": rules.MAX_CHILDREN}))
     return errors
 
 
@@ -141,10 +154,10 @@ def _zi_of_opener(caller: Caller, team_id, errors: list[dict]) -> Team | None:
         team = team_get_for_member(team_id, caller.agency)
     except NotFoundError:
         # A body member, not the URL: 422, worded so as not to reveal the team.
-        errors.append(_error("/team", "No such team among yours."))
+        errors.append(_error("/team", _("No such team among yours.")))
         return None
     if team.kind != Team.ZI:
-        errors.append(_error("/team", "A procedure is run by a ZI: give the ZI, not a GDP."))
+        errors.append(_error("/team", _("A procedure is run by a ZI: give the ZI, not a GDP.")))
         return None
     return team
 
@@ -153,7 +166,7 @@ def _subject_of_opener(caller: Caller, subject_id, errors: list[dict]):
     try:
         return subject_get_for_caller(subject_id, caller)
     except NotFoundError:
-        errors.append(_error("/subject", "No such person among those you may see: register them first (POST subjects/)."))
+        errors.append(_error("/subject", _("No such person among those you may see: register them first (POST subjects/).")))
         return None
 
 
@@ -164,7 +177,7 @@ def _refuse_second_open(procedure: BlueCardProcedure) -> None:
     ).values_list("pk", flat=True).first()
     if existing is not None:
         raise Conflict(
-            "This person already has an open Blue Card procedure in this ZI: a further NK-A joins it.",
+            _("This person already has an open Blue Card procedure in this ZI: a further NK-A joins it."),
             code=ALREADY_OPEN, procedure=str(existing),
         )
 
@@ -183,7 +196,7 @@ def blue_card_step_record(
     procedure = blue_card_for_member(procedure_id, caller, lock=True)
     _check_if_match(procedure, if_match)
     if step not in rules.STEPS:
-        raise _invalid([_error("/step", f"One of: {', '.join(rules.STEPS)}.")])
+        raise _invalid([_error("/step", _("One of: %(allowed)s.") % {"allowed": ", ".join(rules.STEPS)})])
     recorded = set(procedure.steps.values_list("step", flat=True))
     _check_order(procedure, step, recorded)
     _check_recorder(procedure, caller, step)
@@ -211,14 +224,14 @@ def blue_card_step_record(
 
 def _check_order(procedure: BlueCardProcedure, step: str, recorded: set[str]) -> None:
     if procedure.status == BlueCardProcedure.CLOSED and step != rules.MONITORING:
-        raise Conflict("The procedure is closed: only monitoring can be recorded.", code=PROCEDURE_CLOSED)
+        raise Conflict(_("The procedure is closed: only monitoring can be recorded."), code=PROCEDURE_CLOSED)
     if step == rules.MONITORING and procedure.status == BlueCardProcedure.OPEN:
-        raise Conflict("Monitoring follows the closure of the procedure.", code=OUT_OF_ORDER)
+        raise Conflict(_("Monitoring follows the closure of the procedure."), code=OUT_OF_ORDER)
     if step in rules.ONCE and step in recorded:
-        raise Conflict(f"{step} has already been recorded.", code=OUT_OF_ORDER)
+        raise Conflict(_("%(step)s has already been recorded.") % {"step": step}, code=OUT_OF_ORDER)
     needs = rules.NEEDS.get(step)
     if needs is not None and needs not in recorded:
-        raise Conflict(f"{step} comes after {needs}.", code=OUT_OF_ORDER, needs=needs)
+        raise Conflict(_("%(step)s comes after %(needs)s.") % {"step": step, "needs": needs}, code=OUT_OF_ORDER, needs=needs)
 
 
 def _check_recorder(procedure: BlueCardProcedure, caller: Caller, step: str) -> None:
@@ -227,8 +240,7 @@ def _check_recorder(procedure: BlueCardProcedure, caller: Caller, step: str) -> 
         return
     if rules.GDP_MEMBER in allowed and procedure.gdp_id and str(procedure.gdp_id) in team_access_ids(caller.agency.id):
         return
-    who = " or ".join({rules.CHAIR: "the ZI's chair", rules.GDP_MEMBER: "the GDP's members"}[a] for a in allowed)
-    raise BlueCardForbidden(f"{step} is recorded by {who}.")
+    raise BlueCardForbidden(_RECORDED_BY[tuple(allowed)] % {"step": step})
 
 
 def _step_input(procedure, step: str, at, gdp_id, content, now) -> Team | None:
@@ -240,17 +252,17 @@ def _step_input(procedure, step: str, at, gdp_id, content, now) -> Team | None:
     if step == rules.GDP_FORMED:
         gdp = _gdp_of(procedure, gdp_id, errors)
     elif gdp_id is not None:
-        errors.append(_error("/gdp", "Only gdp_formed names a GDP."))
+        errors.append(_error("/gdp", _("Only gdp_formed names a GDP.")))
     if step in rules.CONTENT_SCHEMAS:
         if content is None:
-            errors.append(_error("/content", f"Give the {step.upper()} form's content."))
+            errors.append(_error("/content", _("Give the %(form)s form's content.") % {"form": step.upper()}))
         else:
             errors += [
                 _error(f"/content{p.pointer}", p.detail)
                 for p in get_registry().validate(rules.CONTENT_SCHEMAS[step], content)
             ]
     elif content is not None:
-        errors.append(_error("/content", "Only nkc and nkd carry a form's content."))
+        errors.append(_error("/content", _("Only nkc and nkd carry a form's content.")))
     _raise_if(errors)
     return gdp
 
@@ -258,28 +270,28 @@ def _step_input(procedure, step: str, at, gdp_id, content, now) -> Team | None:
 def _order_in_time(procedure, step: str, at) -> list[dict]:
     """A step cannot happen before the opening, before the step it follows,
     or (monitoring) before the closure."""
-    earliest, after = procedure.opened_at, "the opening (opened_at)"
+    earliest, refusal = procedure.opened_at, gettext_lazy("Cannot be before the opening (opened_at).")
     needs = rules.NEEDS.get(step)
     if needs is not None:
         before = procedure.steps.filter(step=needs).order_by("at").values_list("at", flat=True).first()
         if before is not None and before > earliest:
-            earliest, after = before, needs
+            earliest, refusal = before, _("Cannot be before %(step)s.") % {"step": needs}
     if step == rules.MONITORING and procedure.closed_at is not None:
-        earliest, after = procedure.closed_at, "the closure"
+        earliest, refusal = procedure.closed_at, gettext_lazy("Cannot be before the closure.")
     if at < earliest:
-        return [_error("/at", f"Cannot be before {after}.")]
+        return [_error("/at", str(refusal))]
     return []
 
 
 def _gdp_of(procedure: BlueCardProcedure, gdp_id, errors: list[dict]) -> Team | None:
     if gdp_id is None:
-        errors.append(_error("/gdp", "Name the GDP that was formed."))
+        errors.append(_error("/gdp", _("Name the GDP that was formed.")))
         return None
     gdp = Team.objects.filter(pk=gdp_id, kind=Team.GDP, parent_id=procedure.team_id).first()
     if gdp is None:
-        errors.append(_error("/gdp", "No GDP with this id under the procedure's ZI."))
+        errors.append(_error("/gdp", _("No GDP with this id under the procedure's ZI.")))
     elif BlueCardProcedure.objects.filter(gdp=gdp).exists():
-        errors.append(_error("/gdp", "This GDP already works on another procedure: a GDP is formed for one case."))
+        errors.append(_error("/gdp", _("This GDP already works on another procedure: a GDP is formed for one case.")))
     return gdp
 
 
@@ -305,20 +317,20 @@ def blue_card_close(
     procedure = blue_card_for_member(procedure_id, caller, lock=True)
     _check_if_match(procedure, if_match)
     if not team_is_chair(procedure.team, caller.agency):
-        raise BlueCardForbidden("The procedure is closed by the ZI's chair.")
+        raise BlueCardForbidden(_("The procedure is closed by the ZI's chair."))
     if procedure.status == BlueCardProcedure.CLOSED:
-        raise Conflict("The procedure is already closed.", code=PROCEDURE_CLOSED)
+        raise Conflict(_("The procedure is already closed."), code=PROCEDURE_CLOSED)
     now = timezone.now()
     errors = _moment_errors("/at", at, now)
     if ground not in rules.GROUNDS:
-        errors.append(_error("/ground", f"One of: {', '.join(rules.GROUNDS)}."))
+        errors.append(_error("/ground", _("One of: %(allowed)s.") % {"allowed": ", ".join(rules.GROUNDS)}))
     last = procedure.steps.order_by("-at").values_list("at", flat=True).first()
     if not errors and at < max(filter(None, [procedure.opened_at, last])):
-        errors.append(_error("/at", "Cannot be before the opening or the last step."))
+        errors.append(_error("/at", _("Cannot be before the opening or the last step.")))
     _raise_if(errors)
     if ground == rules.VIOLENCE_CEASED and not procedure.steps.filter(step=rules.NKC).exists():
         raise Conflict(
-            "Closing because violence ceased follows the support plan agreed with the person (nkc).",
+            _("Closing because violence ceased follows the support plan agreed with the person (nkc)."),
             code=OUT_OF_ORDER, needs=rules.NKC,
         )
     procedure.status, procedure.closure_ground, procedure.closed_at, procedure.closed_by = (
@@ -345,7 +357,7 @@ def zi_meeting_record(*, caller: Caller, team_id, at: datetime) -> ZiMeeting:
     BLUE_CARD_ZI_MEETING_MONTHS months)."""
     team = team_get_for_member(team_id, caller.agency)
     if team.kind != Team.ZI or not team_is_chair(team, caller.agency):
-        raise BlueCardForbidden("The ZI's chair records the ZI's meetings.")
+        raise BlueCardForbidden(_("The ZI's chair records the ZI's meetings."))
     now = timezone.now()
     _raise_if(_moment_errors("/at", at, now))
     meeting = ZiMeeting.objects.create(team=team, at=at, recorded_by=caller.agency, actor=caller.actor_label, recorded_at=now)
@@ -397,7 +409,7 @@ def _basis_assert(caller: Caller, procedure: BlueCardProcedure, team: Team, cate
     except NotFoundError:
         # Only when forming the GDP: the ZI's basis was ended by the person's
         # owner, so the chair no longer sees the person.
-        raise Conflict("The procedure's legal basis has ended: it cannot go on.", code=BASIS_ENDED) from None
+        raise Conflict(_("The procedure's legal basis has ended: it cannot go on."), code=BASIS_ENDED) from None
     BlueCardBasis.objects.create(procedure=procedure, team=team, provision=provision)
 
 
@@ -415,16 +427,16 @@ def _emit(procedure: BlueCardProcedure, type_: str, **data) -> None:
 
 def _check_if_match(procedure: BlueCardProcedure, if_match: str | None) -> None:
     if if_match is not None and if_match not in (procedure.etag, "*"):
-        raise PreconditionFailed("The procedure changed since you read it; read it again.", current_etag=procedure.etag)
+        raise PreconditionFailed(_("The procedure changed since you read it; read it again."), current_etag=procedure.etag)
 
 
 def _moment_errors(pointer: str, moment, now) -> list[dict]:
     if not isinstance(moment, datetime) or timezone.is_naive(moment):
-        return [_error(pointer, "Give the time with its zone, e.g. 2026-03-02T09:30:00+01:00.")]
+        return [_error(pointer, _("Give the time with its zone, e.g. 2026-03-02T09:30:00+01:00."))]
     if moment > now + CLOCK_SKEW:
-        return [_error(pointer, "Cannot be in the future.")]
+        return [_error(pointer, _("Cannot be in the future."))]
     if moment < EARLIEST:
-        return [_error(pointer, "Cannot be before the Blue Card procedure existed (2010).")]
+        return [_error(pointer, _("Cannot be before the Blue Card procedure existed (2010)."))]
     return []
 
 

@@ -21,6 +21,9 @@ is in the programme: no code for health, therapy, safety or the violence
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 PROPOSED, CONFIRMED, DECLINED, WITHDRAWN, ACTIVE, COMPLETED, ENDED_EARLY = (
     "proposed", "confirmed", "declined", "withdrawn", "active", "completed", "ended_early",
 )
@@ -83,6 +86,16 @@ class Refusal:
     allowed: list[str]
 
 
+# Who may take a step another side asked for, as a refusal says it.
+_ONLY_SIDES = {
+    frozenset({COORDINATOR}): gettext_lazy("Only the coordinating agency may move a %(status)s placement to %(to)s."),
+    frozenset({EMPLOYER}): gettext_lazy("Only the employer may move a %(status)s placement to %(to)s."),
+    frozenset({COORDINATOR, EMPLOYER}): gettext_lazy(
+        "Only the coordinating agency or the employer may move a %(status)s placement to %(to)s."
+    ),
+}
+
+
 def allowed_next(status: str, side: str) -> list[str]:
     """The statuses `side` may move a placement in `status` to, in STATUSES order."""
     return [to for to in STATUSES if side in TRANSITIONS.get((status, to), ())]
@@ -93,10 +106,10 @@ def check(status: str, to: str, side: str) -> Refusal | None:
     allowed = allowed_next(status, side)
     if to in allowed:
         return None
+    values = {"status": status, "to": to}
     if status in FINAL:
-        return Refusal(PLACEMENT_FINAL, f"The placement is {status}: a final status does not change.", allowed)
+        return Refusal(PLACEMENT_FINAL, _("The placement is %(status)s: a final status does not change.") % values, allowed)
     sides = TRANSITIONS.get((status, to))
     if sides:
-        who = " or ".join("the coordinating agency" if s == COORDINATOR else "the employer" for s in sorted(sides))
-        return Refusal(NOT_YOUR_STEP, f"Only {who} may move a {status} placement to {to}.", allowed)
-    return Refusal(ILLEGAL_TRANSITION, f"A {status} placement cannot become {to}.", allowed)
+        return Refusal(NOT_YOUR_STEP, str(_ONLY_SIDES[frozenset(sides)]) % values, allowed)
+    return Refusal(ILLEGAL_TRANSITION, _("A %(status)s placement cannot become %(to)s.") % values, allowed)

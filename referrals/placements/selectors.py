@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from agencies.selectors import uuid_or_none
@@ -52,7 +53,7 @@ def agreement_for_party(agreement_id, caller: Caller) -> PlacementAgreement:
     agreement = _with_places_in_use(PlacementAgreement.objects.filter(_party_of(caller), pk=uuid_or_none(agreement_id)))
     found = agreement.first()
     if found is None:
-        raise NotFoundError("No such placement agreement.")
+        raise NotFoundError(_("No such placement agreement."))
     return found
 
 
@@ -76,7 +77,7 @@ def placement_for_party(placement_id, caller: Caller, *, lock: bool = False) -> 
         placements = placements.select_for_update(of=("self",))
     placement = placements.filter(_party_of(caller), pk=uuid_or_none(placement_id)).first()
     if placement is None:
-        raise NotFoundError("No such placement.")
+        raise NotFoundError(_("No such placement."))
     return placement
 
 

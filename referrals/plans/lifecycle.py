@@ -12,6 +12,8 @@ in_progress -> cancelled. `done` and `cancelled` are final."""
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 CRISIS, INTENSIVE, TRANSITIONAL, EXTERNAL_SUPPORT, CLOSED = (
     "crisis", "intensive", "transitional", "external_support", "closed",
 )
@@ -54,5 +56,11 @@ def action_check(current: str, to: str) -> Refusal | None:
     if to in allowed:
         return None
     if not allowed:
-        return Refusal(ACTION_FINAL, f"The action is {current}: a final status does not change.", allowed)
-    return Refusal(ACTION_TRANSITION_NOT_ALLOWED, f"An action that is {current} cannot become {to}.", allowed)
+        return Refusal(
+            ACTION_FINAL, _("The action is %(status)s: a final status does not change.") % {"status": current}, allowed
+        )
+    return Refusal(
+        ACTION_TRANSITION_NOT_ALLOWED,
+        _("An action that is %(status)s cannot become %(to)s.") % {"status": current, "to": to},
+        allowed,
+    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from agencies.selectors import team_access_ids, uuid_or_none
@@ -54,7 +55,7 @@ def plan_for_participant(plan_id, caller: Caller, *, lock: bool = False) -> Plan
         plans = plans.select_for_update(of=("self",))
     plan = plans.filter(pk=uuid_or_none(plan_id)).first()
     if plan is None or not _takes_part(plan, caller) or (plan.lead_id != caller.agency.id and not _has_basis(plan, caller)):
-        raise NotFoundError("No such plan.")
+        raise NotFoundError(_("No such plan."))
     return plan
 
 
@@ -66,13 +67,13 @@ def action_for_mover(action_id, caller: Caller, *, lock: bool = False) -> Action
     then the action's (the order every plan change uses)."""
     action = Action.objects.filter(pk=uuid_or_none(action_id)).only("id", "plan_id", "agency_id").first()
     if action is None:
-        raise NotFoundError("No such action.")
+        raise NotFoundError(_("No such action."))
     try:
         plan = plan_for_participant(action.plan_id, caller, lock=lock)
     except NotFoundError:
-        raise NotFoundError("No such action.") from None
+        raise NotFoundError(_("No such action.")) from None
     if caller.agency.id not in (plan.lead_id, action.agency_id):
-        raise NotFoundError("No such action.")
+        raise NotFoundError(_("No such action."))
     actions = Action.objects.select_for_update() if lock else Action.objects
     action = actions.get(pk=action.pk)
     action.plan = plan

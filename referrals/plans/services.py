@@ -16,7 +16,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import status
 
 from agencies.callers import Caller
@@ -55,10 +56,24 @@ class PlanForbidden(ApplicationError):
 
     code = PLAN_LEAD_REQUIRED
     status = status.HTTP_403_FORBIDDEN
-    title = _("Not allowed.")
+    title = gettext_lazy("Not allowed.")
 
 
 # --- Helpers -------------------------------------------------------------------------
+
+# What `_raise_if(errors, what)` and `_check_if_match(..., what)` say, by `what`.
+_NOT_VALID = {
+    "plan": gettext_lazy("The plan is not valid."),
+    "stage": gettext_lazy("The stage is not valid."),
+    "goal": gettext_lazy("The goal is not valid."),
+    "action": gettext_lazy("The action is not valid."),
+    "review": gettext_lazy("The review is not valid."),
+    "transition": gettext_lazy("The transition is not valid."),
+}
+_CHANGED = {
+    "plan": gettext_lazy("The plan changed since you read it; read it again."),
+    "action": gettext_lazy("The action changed since you read it; read it again."),
+}
 
 
 def _error(pointer: str, detail: str, code: str = "invalid") -> dict:
@@ -67,34 +82,34 @@ def _error(pointer: str, detail: str, code: str = "invalid") -> dict:
 
 def _raise_if(errors: list[dict], what: str) -> None:
     if errors:
-        raise ValidationFailed(f"The {what} is not valid.", errors=errors)
+        raise ValidationFailed(str(_NOT_VALID[what]), errors=errors)
 
 
 def _check_if_match(obj, if_match: str | None, what: str) -> None:
     # RFC 9110 §13.1.1: a stale ETag is a 412, never a silent overwrite.
     if if_match is not None and if_match not in (obj.etag, "*"):
-        raise PreconditionFailed(f"The {what} changed since you read it; read it again.", current_etag=obj.etag)
+        raise PreconditionFailed(str(_CHANGED[what]), current_etag=obj.etag)
 
 
 def _lead_plan(plan_id, caller: Caller, if_match: str | None) -> Plan:
     """The plan, locked, if the caller leads it (participants 403, others 404)."""
     plan = plan_for_participant(plan_id, caller, lock=True)
     if plan.lead_id != caller.agency.id:
-        raise PlanForbidden("Only the agency that leads the plan changes its goals, actions, reviews and stage.")
+        raise PlanForbidden(_("Only the agency that leads the plan changes its goals, actions, reviews and stage."))
     _check_if_match(plan, if_match, "plan")
     return plan
 
 
 def _refuse_if_closed(plan: Plan) -> None:
     if plan.stage == lifecycle.CLOSED:
-        raise Conflict("The plan is closed: reopen it (change its stage) first.", code=PLAN_CLOSED,
+        raise Conflict(_("The plan is closed: reopen it (change its stage) first."), code=PLAN_CLOSED,
                        current_stage=plan.stage)
 
 
 def _category_errors(category: str) -> list[dict]:
     if category in codes(DATA_CATEGORIES):
         return []
-    return [_error("/category", f"Unknown data category; one of: {', '.join(codes(DATA_CATEGORIES))}.")]
+    return [_error("/category", _("Unknown data category; one of: %(allowed)s.") % {"allowed": ", ".join(codes(DATA_CATEGORIES))})]
 
 
 def _touch(plan: Plan, now: datetime, *fields: str) -> None:
@@ -130,13 +145,15 @@ def plan_create(*, caller: Caller, subject_id, stage: str, team_id=None) -> Plan
     subject = subject_get_for_caller(uuid_or_none(subject_id), caller)
     errors = []
     if stage not in lifecycle.OPEN_STAGES:
-        errors.append(_error("/stage", f"One of: {', '.join(lifecycle.OPEN_STAGES)} (a new plan is not closed)."))
+        errors.append(_error(
+            "/stage", _("One of: %(allowed)s (a new plan is not closed).") % {"allowed": ", ".join(lifecycle.OPEN_STAGES)}
+        ))
     team = None
     if team_id is not None:
         try:
             team = team_get_for_member(team_id, caller.agency)
         except NotFoundError:
-            errors.append(_error("/team", "No such team among yours.", "not_found"))
+            errors.append(_error("/team", _("No such team among yours."), "not_found"))
     _raise_if(errors, "plan")
     now = timezone.now()
     try:
@@ -146,7 +163,7 @@ def plan_create(*, caller: Caller, subject_id, stage: str, team_id=None) -> Plan
                 created_at=now, updated_at=now, stage_changed_at=now,
             )
     except IntegrityError:
-        raise Conflict("The person already has an open plan; it is led by the agency that created it.",
+        raise Conflict(_("The person already has an open plan; it is led by the agency that created it."),
                        code=PLAN_EXISTS) from None
     PlanStageChange.objects.create(plan=plan, to_stage=stage, agency=caller.agency, actor=caller.actor_label, at=now)
     _emit(plan, CREATED)
@@ -160,16 +177,16 @@ def plan_stage_change(*, caller: Caller, plan_id, stage: str, if_match: str | No
     closed plan needs the person to have no other open plan."""
     plan = _lead_plan(plan_id, caller, if_match)
     if stage not in lifecycle.STAGES:
-        _raise_if([_error("/stage", f"One of: {', '.join(lifecycle.STAGES)}.")], "stage")
+        _raise_if([_error("/stage", _("One of: %(allowed)s.") % {"allowed": ", ".join(lifecycle.STAGES)})], "stage")
     if stage == plan.stage:
         others = [s for s in lifecycle.STAGES if s != plan.stage]
-        raise Conflict(f"The plan is already {stage}.", code=PLAN_STAGE_UNCHANGED, current_stage=plan.stage,
+        raise Conflict(_("The plan is already %(stage)s.") % {"stage": stage}, code=PLAN_STAGE_UNCHANGED, current_stage=plan.stage,
                        allowed=others)
     if stage == lifecycle.CLOSED:
         still_open = plan.actions.filter(status__in=lifecycle.OPEN_ACTION_STATUSES).order_by("due_on", "id")
         ids = [str(pk) for pk in still_open.values_list("id", flat=True)]
         if ids:
-            raise Conflict("Mark every action done or cancelled before closing the plan.",
+            raise Conflict(_("Mark every action done or cancelled before closing the plan."),
                            code=PLAN_HAS_OPEN_ACTIONS, actions=ids)
     now = timezone.now()
     PlanStageChange.objects.create(
@@ -180,7 +197,7 @@ def plan_stage_change(*, caller: Caller, plan_id, stage: str, if_match: str | No
         with transaction.atomic():
             _touch(plan, now, "stage", "stage_changed_at")
     except IntegrityError:
-        raise Conflict("The person has another open plan: this one cannot be reopened.", code=PLAN_EXISTS) from None
+        raise Conflict(_("The person has another open plan: this one cannot be reopened."), code=PLAN_EXISTS) from None
     _emit(plan, STAGE_CHANGED)
     return plan
 
@@ -209,9 +226,9 @@ def plan_goal_add(
 def _assignee_errors(plan: Plan, agency_id) -> tuple[Agency | None, list[dict]]:
     agency = Agency.objects.filter(pk=uuid_or_none(agency_id), active=True).first()
     if agency is None:
-        return None, [_error("/agency", "No such active agency.", "not_found")]
+        return None, [_error("/agency", _("No such active agency."), "not_found")]
     if plan.team_id is not None and agency.id != plan.lead_id and str(agency.id) not in team_member_agency_ids(plan.team):
-        detail = "The agency is not a member of the plan's team with access (active, with a confidentiality declaration)."
+        detail = _("The agency is not a member of the plan's team with access (active, with a confidentiality declaration).")
         return None, [_error("/agency", detail, AGENCY_NOT_IN_TEAM)]
     return agency, []
 
@@ -231,9 +248,9 @@ def plan_action_add(
     if goal_id is not None:
         goal = plan.goals.filter(pk=uuid_or_none(goal_id)).first()
         if goal is None:
-            errors.append(_error("/goal", "No such goal in this plan.", "not_found"))
+            errors.append(_error("/goal", _("No such goal in this plan."), "not_found"))
     if due_on < timezone.localdate():
-        errors.append(_error("/due_on", "The due date is in the past."))
+        errors.append(_error("/due_on", _("The due date is in the past.")))
     now = timezone.now()
     action = Action(plan=plan, goal=goal, agency=agency, category=category, title=title, due_on=due_on,
                     created_by_actor=caller.actor_label, created_at=now, updated_at=now)
@@ -258,11 +275,11 @@ def plan_review_add(
     stage = stage or plan.stage
     errors = []
     if kind not in lifecycle.REVIEW_KINDS:
-        errors.append(_error("/kind", f"One of: {', '.join(lifecycle.REVIEW_KINDS)}."))
+        errors.append(_error("/kind", _("One of: %(allowed)s.") % {"allowed": ", ".join(lifecycle.REVIEW_KINDS)}))
     if stage not in lifecycle.STAGES:
-        errors.append(_error("/stage", f"One of: {', '.join(lifecycle.STAGES)}."))
+        errors.append(_error("/stage", _("One of: %(allowed)s.") % {"allowed": ", ".join(lifecycle.STAGES)}))
     if at is not None and at > now:
-        errors.append(_error("/at", "A review is recorded after it took place: the time is in the future."))
+        errors.append(_error("/at", _("A review is recorded after it took place: the time is in the future.")))
     review = Review(plan=plan, kind=kind, stage=stage, category=category, summary=summary or "", measures=measures,
                     at=at or now, author=caller.agency, created_by_actor=caller.actor_label, created_at=now)
     errors += _category_errors(category) or content_errors(REVIEWS, review)
@@ -280,7 +297,7 @@ def plan_action_transition(*, caller: Caller, action_id, to: str, if_match: str 
     action = action_for_mover(action_id, caller, lock=True)
     _check_if_match(action, if_match, "action")
     if to not in lifecycle.ACTION_STATUSES:
-        _raise_if([_error("/status", f"One of: {', '.join(lifecycle.ACTION_STATUSES)}.")], "transition")
+        _raise_if([_error("/status", _("One of: %(allowed)s.") % {"allowed": ", ".join(lifecycle.ACTION_STATUSES)})], "transition")
     refusal = lifecycle.action_check(action.status, to)
     if refusal is not None:
         raise Conflict(refusal.detail, code=refusal.code, current_status=action.status, allowed=refusal.allowed)

@@ -1,6 +1,7 @@
 """Errors that say what to do (issue 16, item 3): each names the member,
 parameter or header at fault and lists what is allowed, in one language
-(English, whatever Accept-Language says), and a refused token says why."""
+(English, or Polish for Accept-Language: pl; see test_api_language.py), and a
+refused token says why."""
 
 from datetime import timedelta
 
@@ -85,8 +86,10 @@ def test_an_unknown_member_at_the_top_of_a_referral_payload_is_named_at_its_own_
 # --- choices, in one language -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("language", ["pl", "en", "pl-PL,pl;q=0.9,en;q=0.5", None])
-def test_an_invalid_choice_lists_the_allowed_values_in_english(ops, language):
+@pytest.mark.parametrize(("language", "answered_in"), [
+    ("pl", "pl"), ("en", "en"), ("pl-PL,pl;q=0.9,en;q=0.5", "pl"), ("de, en;q=0.5", "en"), (None, "en"),
+])
+def test_an_invalid_choice_lists_the_allowed_values_in_one_language(ops, language, answered_in):
     headers = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
     response = ops.post(f"/api/v1/referrals/{'0' * 8}-0000-0000-0000-{'0' * 12}/transition", {"status": "done"},
                         HTTP_IF_MATCH="*", **headers)
@@ -94,9 +97,13 @@ def test_an_invalid_choice_lists_the_allowed_values_in_english(ops, language):
     body = problem(response, 422, VALIDATION_ERROR)
     [error] = body["errors"]
     assert error["pointer"] == "/status"
-    assert error["detail"] == '"done" is not a valid choice. One of: ' + ", ".join(STATUSES) + "."
-    assert body["title"] == "The request is not valid."
-    assert response["Content-Language"] == "en"
+    allowed = ", ".join(STATUSES)
+    assert error["detail"] == {
+        "en": f'"done" is not a valid choice. One of: {allowed}.',
+        "pl": f"„done” nie jest dozwoloną wartością. Jedna z wartości: {allowed}.",
+    }[answered_in]
+    assert body["title"] == {"en": "The request is not valid.", "pl": "Żądanie jest nieprawidłowe."}[answered_in]
+    assert response["Content-Language"] == answered_in
 
 
 def test_unknown_codes_in_a_consent_are_listed_with_the_allowed_ones(ops, shelter, subject_id):

@@ -5,7 +5,8 @@ versions, events, months)."""
 import calendar
 from datetime import date
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import status
 
 from agencies.events import event_emit
@@ -50,10 +51,21 @@ class PlacementForbidden(ApplicationError):
 
     code = COORDINATING_AGENCY_REQUIRED
     status = status.HTTP_403_FORBIDDEN
-    title = _("Not allowed.")
+    title = gettext_lazy("Not allowed.")
 
 
 # --- Helpers ---------------------------------------------------------------------------
+
+
+# What `raise_if(errors, what)` says, by `what`.
+_NOT_VALID = {
+    "agreement": gettext_lazy("The agreement is not valid."),
+    "placement": gettext_lazy("The placement is not valid."),
+    "transition": gettext_lazy("The transition is not valid."),
+    "outcome": gettext_lazy("The outcome is not valid."),
+    "follow-up": gettext_lazy("The follow-up is not valid."),
+    "check-in": gettext_lazy("The check-in is not valid."),
+}
 
 
 def error(pointer: str, detail: str, code: str = "invalid") -> dict:
@@ -62,13 +74,13 @@ def error(pointer: str, detail: str, code: str = "invalid") -> dict:
 
 def raise_if(errors: list[dict], what: str) -> None:
     if errors:
-        raise ValidationFailed(f"The {what} is not valid.", errors=errors)
+        raise ValidationFailed(str(_NOT_VALID[what]), errors=errors)
 
 
 def check_if_match(placement: Placement, if_match: str | None) -> None:
     # RFC 9110 §13.1.1: a stale ETag is a 412, never a silent overwrite.
     if if_match is not None and if_match not in (placement.etag, "*"):
-        raise PreconditionFailed("The placement changed since you read it; read it again.",
+        raise PreconditionFailed(_("The placement changed since you read it; read it again."),
                                  current_etag=placement.etag)
 
 

@@ -5,6 +5,7 @@ from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from hub.api.errors import Conflict
@@ -51,21 +52,21 @@ def _parse_month(value) -> date | None:
 
 def _month_errors(placement: Placement, month: date | None, timepoint: str) -> list[dict]:
     if month is None:
-        return [error("/month", "A month as YYYY-MM.")]
+        return [error("/month", _("A month as YYYY-MM."))]
     first, last = month_of(placement.start_on), month_of(placement.last_day)
-    span = f"{first:%Y-%m} to {last:%Y-%m}"
+    span = {"first": f"{first:%Y-%m}", "last": f"{last:%Y-%m}"}
     if month > month_of(today_in_poland()):
-        return [error("/month", "The month has not begun.")]
+        return [error("/month", _("The month has not begun."))]
     if timepoint == TIMEPOINT_FOLLOW_UP:
         if placement.status not in lifecycle.ENDED or month <= last:
-            return [error("/month", f"A follow-up is after the placement's end (it runs {span}).")]
+            return [error("/month", _("A follow-up is after the placement's end (it runs %(first)s to %(last)s).") % span)]
         return []
     if not first <= month <= last:
-        return [error("/month", f"The placement runs {span}.")]
+        return [error("/month", _("The placement runs %(first)s to %(last)s.") % span)]
     if timepoint == TIMEPOINT_START and month != first:
-        return [error("/month", f"The start is {first:%Y-%m}.")]
+        return [error("/month", _("The start is %(first)s.") % span)]
     if timepoint == TIMEPOINT_END and month != last:
-        return [error("/month", f"The end is {last:%Y-%m}.")]
+        return [error("/month", _("The end is %(last)s.") % span)]
     return []
 
 
@@ -77,32 +78,42 @@ def _side_errors(side: str, check_in: PlacementCheckIn, month: date | None) -> l
     given = {name: getattr(check_in, name) for name in (*_EMPLOYER_MEMBERS, *_COORDINATOR_MEMBERS)}
     own, other = ((_EMPLOYER_MEMBERS, _COORDINATOR_MEMBERS) if side == lifecycle.EMPLOYER
                   else (_COORDINATOR_MEMBERS, _EMPLOYER_MEMBERS))
-    whose = "the coordinating agency" if side == lifecycle.EMPLOYER else "the employer"
-    errors = [error(f"/{name}", f"Recorded by {whose} only.") for name in other if given[name] not in (None, "")]
     if side == lifecycle.EMPLOYER:
-        errors += [error(f"/{name}", "Required.", "required") for name in own if given[name] is None]
+        others_only = _("Recorded by the coordinating agency only.")
+    else:
+        others_only = _("Recorded by the employer only.")
+    errors = [error(f"/{name}", others_only) for name in other if given[name] not in (None, "")]
+    if side == lifecycle.EMPLOYER:
+        errors += [error(f"/{name}", _("Required."), "required") for name in own if given[name] is None]
         worked, absent = check_in.days_worked or 0, check_in.days_absent or 0
         if month is not None and worked + absent > month_end(month).day:
-            errors.append(error("/days_absent", f"Days worked and absent add up to more than {month:%Y-%m} has."))
+            errors.append(error(
+                "/days_absent", _("Days worked and absent add up to more than %(month)s has.") % {"month": f"{month:%Y-%m}"}
+            ))
         return errors
     if not check_in.coordinator_notes and check_in.who5 is None:
-        errors.append(error("/coordinator_notes", "Give your notes, the WHO-5 items, or both.", "required"))
+        errors.append(error("/coordinator_notes", _("Give your notes, the WHO-5 items, or both."), "required"))
     if check_in.timepoint and check_in.timepoint not in TIMEPOINTS:
-        errors.append(error("/timepoint", f"One of: {', '.join(TIMEPOINTS)}."))
+        errors.append(error("/timepoint", _("One of: %(allowed)s.") % {"allowed": ", ".join(TIMEPOINTS)}))
     elif check_in.timepoint and check_in.who5 is None:
-        errors.append(error("/who5", f"The WHO-5 is what a check-in at the {check_in.timepoint} records.", "required"))
+        errors.append(error(
+            "/who5", _("The WHO-5 is what a check-in at the %(timepoint)s records.") % {"timepoint": check_in.timepoint},
+            "required",
+        ))
     return errors
 
 
 def _refuse_duplicate(placement: Placement, check_in: PlacementCheckIn) -> None:
     existing = placement.check_ins.filter(side=check_in.side, month=check_in.month).first()
     if existing is not None:
-        raise Conflict(f"Your check-in for {check_in.month:%Y-%m} is recorded already.", code=CHECK_IN_EXISTS,
+        raise Conflict(_("Your check-in for %(month)s is recorded already.") % {"month": f"{check_in.month:%Y-%m}"},
+                       code=CHECK_IN_EXISTS,
                        check_in=str(existing.id))
     if check_in.timepoint:
         existing = placement.check_ins.filter(timepoint=check_in.timepoint).first()
         if existing is not None:
-            raise Conflict(f"The WHO-5 at the {check_in.timepoint} is recorded already.", code=CHECK_IN_EXISTS,
+            raise Conflict(_("The WHO-5 at the %(timepoint)s is recorded already.") % {"timepoint": check_in.timepoint},
+                           code=CHECK_IN_EXISTS,
                            check_in=str(existing.id))
 
 
@@ -119,7 +130,7 @@ def placement_check_in_add(
     placement that started (409)."""
     placement = placement_for_party(placement_id, caller, lock=True)
     if placement.status not in lifecycle.STARTED:
-        raise Conflict("Check-ins are recorded once the placement is active.", code=NOT_STARTED,
+        raise Conflict(_("Check-ins are recorded once the placement is active."), code=NOT_STARTED,
                        current_status=placement.status)
     side = side_of(placement, caller)
     day = _parse_month(month)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from hub.api.errors import Conflict
@@ -44,30 +45,35 @@ def _decimal(value) -> Decimal | None:
 
 def _outcome_errors(placement: Placement, outcome: str, contract_type, fte, contract_months, reason) -> list[dict]:
     if outcome not in OUTCOMES:
-        return [error("/outcome", f"One of: {', '.join(OUTCOMES)}.")]
+        return [error("/outcome", _("One of: %(allowed)s.") % {"allowed": ", ".join(OUTCOMES)})]
     fits = {lifecycle.COMPLETED: (HIRED, NOT_HIRED), lifecycle.ENDED_EARLY: (HIRED, ENDED_EARLY)}[placement.status]
     if outcome not in fits:
-        return [error("/outcome", f"A placement that is {placement.status} ends as {' or '.join(fits)}.")]
+        return [error(
+            "/outcome",
+            _("A placement that is %(status)s ends as one of: %(allowed)s.") % {"status": placement.status, "allowed": ", ".join(fits)},
+        )]
     hire = {"contract_type": contract_type, "fte": fte, "contract_months": contract_months}
     if outcome != HIRED:
-        errors = [error(f"/{name}", "Only a hire has this.") for name, value in hire.items()
+        errors = [error(f"/{name}", _("Only a hire has this.")) for name, value in hire.items()
                   if value not in (None, NOT_GIVEN)]
         codes = NOT_HIRED_REASONS if outcome == NOT_HIRED else lifecycle.END_REASONS
         if reason not in codes:
-            errors.append(error("/reason", f"One of: {', '.join(codes)}.", "required" if not reason else "invalid"))
+            errors.append(error(
+                "/reason", _("One of: %(allowed)s.") % {"allowed": ", ".join(codes)}, "required" if not reason else "invalid"
+            ))
         return errors
-    errors = [error("/reason", "A hire takes no reason.")] if reason else []
+    errors = [error("/reason", _("A hire takes no reason."))] if reason else []
     if contract_type not in CONTRACT_TYPES:
-        errors.append(error("/contract_type", f"One of: {', '.join(CONTRACT_TYPES)}."))
+        errors.append(error("/contract_type", _("One of: %(allowed)s.") % {"allowed": ", ".join(CONTRACT_TYPES)}))
     if fte is None or not Decimal(0) < fte <= Decimal(1):
-        errors.append(error("/fte", "Working time as a fraction of full time: more than 0, at most 1."))
+        errors.append(error("/fte", _("Working time as a fraction of full time: more than 0, at most 1.")))
     if contract_months is NOT_GIVEN:
-        errors.append(error("/contract_months", "The contract's length in months, or null when it is open-ended.",
+        errors.append(error("/contract_months", _("The contract's length in months, or null when it is open-ended."),
                              "required"))
     elif contract_months is None and contract_type != "employment_contract":
-        errors.append(error("/contract_months", "Only an employment contract may be open-ended (no length)."))
+        errors.append(error("/contract_months", _("Only an employment contract may be open-ended (no length).")))
     elif contract_months is not None and not Decimal(0) < contract_months <= Decimal(600):
-        errors.append(error("/contract_months", "The contract's length in months: more than 0, at most 600."))
+        errors.append(error("/contract_months", _("The contract's length in months: more than 0, at most 600.")))
     return errors
 
 
@@ -84,10 +90,10 @@ def placement_outcome_record(
     placement = placement_for_party(placement_id, caller, lock=True)
     check_if_match(placement, if_match)
     if placement.status not in lifecycle.ENDED:
-        raise Conflict("An outcome is recorded once the placement is completed or ended early.", code=NOT_ENDED,
+        raise Conflict(_("An outcome is recorded once the placement is completed or ended early."), code=NOT_ENDED,
                        current_status=placement.status)
     if placement.outcome:
-        raise Conflict("The outcome is recorded already.", code=OUTCOME_EXISTS,
+        raise Conflict(_("The outcome is recorded already."), code=OUTCOME_EXISTS,
                        outcome_recorded_at=placement.outcome_recorded_at.isoformat())
     fte, contract_months = _decimal(fte), _decimal(contract_months)
     if outcome == ENDED_EARLY and not reason:
@@ -112,23 +118,27 @@ def placement_follow_up_record(
     after the placement's last day: the coordinating agency, once (409)."""
     placement = placement_for_party(placement_id, caller, lock=True)
     if side_of(placement, caller) != lifecycle.COORDINATOR:
-        raise PlacementForbidden("The coordinating agency records the follow-up.")
+        raise PlacementForbidden(_("The coordinating agency records the follow-up."))
     if placement.status not in lifecycle.ENDED:
-        raise Conflict("A follow-up comes after the placement's end.", code=NOT_ENDED, current_status=placement.status)
+        raise Conflict(_("A follow-up comes after the placement's end."), code=NOT_ENDED, current_status=placement.status)
     if placement.employed_90d is not None:
-        raise Conflict("The follow-up is recorded already.", code=FOLLOW_UP_EXISTS,
+        raise Conflict(_("The follow-up is recorded already."), code=FOLLOW_UP_EXISTS,
                        followed_up_on=placement.followed_up_on.isoformat())
     today = today_in_poland()
     followed_up_on = followed_up_on or today
     due = placement.ended_on + timedelta(days=settings.PLACEMENT_FOLLOW_UP_DAYS)
     errors = []
     if followed_up_on > today:
-        errors.append(error("/followed_up_on", "The day is in the future."))
+        errors.append(error("/followed_up_on", _("The day is in the future.")))
     elif followed_up_on < due:
-        errors.append(error("/followed_up_on", f"The follow-up is {settings.PLACEMENT_FOLLOW_UP_DAYS} days after "
-                                                f"the last day: from {due}.", "too_early"))
+        errors.append(error(
+            "/followed_up_on",
+            _("The follow-up is %(days)s days after the last day: from %(due)s.")
+            % {"days": settings.PLACEMENT_FOLLOW_UP_DAYS, "due": due},
+            "too_early",
+        ))
     if not isinstance(still_employed, bool):
-        errors.append(error("/still_employed", "true or false."))
+        errors.append(error("/still_employed", _("true or false.")))
     raise_if(errors, "follow-up")
     placement.employed_90d, placement.followed_up_on = still_employed, followed_up_on
     placement.follow_up_recorded_at = timezone.now()

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from agencies.models import Agency, Membership
@@ -47,19 +48,19 @@ from .base import (
 def _employer_errors(employer_id) -> tuple[Agency | None, list[dict]]:
     employer = Agency.objects.filter(pk=uuid_or_none(employer_id), active=True).first()
     if employer is None:
-        return None, [error("/employer", "No such active agency.", "not_found")]
+        return None, [error("/employer", _("No such active agency."), "not_found")]
     if employer.kind != EMPLOYER_KIND:
-        return None, [error("/employer", f"The agency is of kind {employer.kind!r}; placements are at employers.")]
+        return None, [error("/employer", _("The agency is of kind %(kind)s; placements are at employers.") % {"kind": repr(employer.kind)})]
     return employer, []
 
 
 def _require_coordinating_kind(caller: Caller) -> None:
     if caller.agency.kind not in COORDINATING_KINDS:
         raise ValidationFailed(
-            f"Placements are coordinated by agencies of kind {', '.join(COORDINATING_KINDS)}; yours is "
-            f"{caller.agency.kind!r}.",
+            _("Placements are coordinated by agencies of kind %(allowed)s; yours is %(kind)s.")
+            % {"allowed": ", ".join(COORDINATING_KINDS), "kind": repr(caller.agency.kind)},
             code=NOT_A_COORDINATING_AGENCY,
-            errors=[error("", "Your agency does not coordinate placements.", NOT_A_COORDINATING_AGENCY)],
+            errors=[error("", _("Your agency does not coordinate placements."), NOT_A_COORDINATING_AGENCY)],
         )
 
 
@@ -73,17 +74,17 @@ def agreement_create(
     _require_coordinating_kind(caller)
     employer, errors = _employer_errors(employer_id)
     if valid_until < valid_from:
-        errors.append(error("/valid_until", "The agreement ends before it starts."))
+        errors.append(error("/valid_until", _("The agreement ends before it starts.")))
     names = [role.strip() if isinstance(role, str) else role for role in roles or []]
     if not names:
-        errors.append(error("/roles", "Name at least one role the employer offers."))
+        errors.append(error("/roles", _("Name at least one role the employer offers.")))
     for index, name in enumerate(names):
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
-            errors.append(error(f"/roles/{index}", "A role is a name of 1 to 100 characters."))
+            errors.append(error(f"/roles/{index}", _("A role is a name of 1 to 100 characters.")))
         elif names.index(name) != index:
-            errors.append(error(f"/roles/{index}", "The role is listed twice."))
+            errors.append(error(f"/roles/{index}", _("The role is listed twice.")))
     if isinstance(places, bool) or not isinstance(places, int) or places < 1:
-        errors.append(error("/places", "At least one place."))
+        errors.append(error("/places", _("At least one place.")))
     raise_if(errors, "agreement")
     return PlacementAgreement.objects.create(
         coordinating_agency=caller.agency, employer=employer, valid_from=valid_from, valid_until=valid_until,
@@ -101,26 +102,26 @@ def _coordinator_errors(caller: Caller, user_id) -> tuple[object, list[dict]]:
         agency=caller.agency, user_id=user_id, role="coordinator", active=True, user__is_active=True
     ).select_related("user").first() if isinstance(user_id, int) else None
     if membership is None:
-        return None, [error("/coordinator", "No active coordinator of your agency with this id.", "not_found")]
+        return None, [error("/coordinator", _("No active coordinator of your agency with this id."), "not_found")]
     return membership.user, []
 
 
 def _therapist_errors(caller: Caller, employer, user_id, agency_id) -> tuple[object, Agency | None, list[dict]]:
     if user_id is not None and agency_id is not None:
-        return None, None, [error("/therapist", "A therapist is a user or an agency, not both.")]
+        return None, None, [error("/therapist", _("A therapist is a user or an agency, not both."))]
     if user_id is not None:
         member = Membership.objects.filter(
             agency=caller.agency, user_id=user_id, active=True, user__is_active=True
         ).select_related("user").first() if isinstance(user_id, int) else None
         if member is None:
-            return None, None, [error("/therapist/user", "No active member of your agency with this id.", "not_found")]
+            return None, None, [error("/therapist/user", _("No active member of your agency with this id."), "not_found")]
         return member.user, None, []
     if agency_id is not None:
         agency = Agency.objects.filter(pk=uuid_or_none(agency_id), active=True).first()
         if agency is None:
-            return None, None, [error("/therapist/agency", "No such active agency.", "not_found")]
+            return None, None, [error("/therapist/agency", _("No such active agency."), "not_found")]
         if employer is not None and agency.pk == employer.pk:
-            return None, None, [error("/therapist/agency", "The employer is not the person's therapist.")]
+            return None, None, [error("/therapist/agency", _("The employer is not the person's therapist."))]
         return None, agency, []
     return None, None, []
 
@@ -133,16 +134,17 @@ def _agreement_errors(caller: Caller, agreement_id, employer, role: str, start_o
         .filter(pk=uuid_or_none(agreement_id), coordinating_agency=caller.agency).first()
     )
     if agreement is None:
-        return None, [error("/agreement", "No such agreement of yours.", "not_found")]
+        return None, [error("/agreement", _("No such agreement of yours."), "not_found")]
     errors = []
     if employer is not None and agreement.employer_id != employer.pk:
-        errors.append(error("/employer", "The agreement is with another employer."))
+        errors.append(error("/employer", _("The agreement is with another employer.")))
     if role not in agreement.roles:
-        errors.append(error("/role", f"One of the roles the agreement offers: {', '.join(agreement.roles)}."))
+        errors.append(error("/role", _("One of the roles the agreement offers: %(roles)s.") % {"roles": ", ".join(agreement.roles)}))
     if not agreement.in_force_on(start_on):
         errors.append(error(
             "/start_on",
-            f"The agreement is in force from {agreement.valid_from} to {agreement.valid_until}: start within it.",
+            _("The agreement is in force from %(valid_from)s to %(valid_until)s: start within it.")
+            % {"valid_from": agreement.valid_from, "valid_until": agreement.valid_until},
             "agreement_not_in_force",
         ))
     return agreement, errors
@@ -174,13 +176,17 @@ def _check_employer_basis(subject: Subject, employer: Agency) -> None:
         return
     pointers = _basis_pointers(subject)
     errors = [
-        {"pointer": pointer, "detail": f"No basis to disclose {category} to the employer for {PURPOSE}.",
+        {"pointer": pointer,
+         "detail": _("No basis to disclose %(category)s to the employer for %(purpose)s.")
+         % {"category": category, "purpose": PURPOSE},
          "categories": [category]}
         for category in denied for pointer in pointers[category]
     ]
     raise ValidationFailed(
-        "The employer has no basis to receive this person's identity, contact and employment data for the "
-        "placement: record her consent naming the employer first.",
+        _(
+            "The employer has no basis to receive this person's identity, contact and employment data for the "
+            "placement: record her consent naming the employer first."
+        ),
         code=UNCOVERED_CATEGORIES, errors=errors,
     )
 
@@ -189,8 +195,10 @@ def _refuse_if_full(agreement: PlacementAgreement) -> None:
     in_use = agreement.placements.filter(status__in=lifecycle.HOLDING_A_PLACE).count()
     if in_use >= agreement.places:
         raise Conflict(
-            f"The agreement is full: {in_use} of its {agreement.places} places are held by proposed, confirmed or "
-            "active placements. Withdraw or end one, or record a new agreement.",
+            _(
+                "The agreement is full: %(in_use)s of its %(places)s places are held by proposed, confirmed or "
+                "active placements. Withdraw or end one, or record a new agreement."
+            ) % {"in_use": in_use, "places": agreement.places},
             code=AGREEMENT_FULL, agreement=str(agreement.id), places=agreement.places, in_use=in_use,
         )
 
@@ -219,7 +227,7 @@ def placement_create(
     if planned_end_on is None:
         planned_end_on = add_months(start_on, settings.PLACEMENT_DEFAULT_MONTHS) - timedelta(days=1)
     elif planned_end_on < start_on:
-        errors.append(error("/planned_end_on", "The placement ends before it starts."))
+        errors.append(error("/planned_end_on", _("The placement ends before it starts.")))
     terms = {"role": role, "hours_per_week": hours_per_week, "start_on": start_on.isoformat(),
              "planned_end_on": planned_end_on.isoformat()}
     errors += [e for e in schema_errors(EMPLOYMENT_SCHEMA, terms) if e["pointer"] not in ("/start_on", "/role")]
@@ -249,18 +257,20 @@ def _transition_errors(placement: Placement, to: str, reason: str, ended_on: dat
     errors = []
     codes = lifecycle.REASONS.get(to)
     if codes is None and reason:
-        errors.append(error("/reason", f"A placement becoming {to} takes no reason."))
+        errors.append(error("/reason", _("A placement becoming %(status)s takes no reason.") % {"status": to}))
     elif codes is not None and reason and reason not in codes:
-        errors.append(error("/reason", f"One of: {', '.join(codes)}."))
+        errors.append(error("/reason", _("One of: %(allowed)s.") % {"allowed": ", ".join(codes)}))
     elif to in lifecycle.NEEDS_REASON and not reason:
-        errors.append(error("/reason", f"Say why, with one of: {', '.join(codes)}."))
+        errors.append(error("/reason", _("Say why, with one of: %(allowed)s.") % {"allowed": ", ".join(codes)}))
     if to not in lifecycle.NEEDS_END_DAY:
         if ended_on is not None:
-            errors.append(error("/ended_on", "Only completing or ending a placement early takes a last day."))
+            errors.append(error("/ended_on", _("Only completing or ending a placement early takes a last day.")))
     elif ended_on < placement.start_on:
-        errors.append(error("/ended_on", f"The placement started on {placement.start_on}: it cannot end before."))
+        errors.append(error(
+            "/ended_on", _("The placement started on %(start_on)s: it cannot end before.") % {"start_on": placement.start_on}
+        ))
     elif ended_on > today_in_poland():
-        errors.append(error("/ended_on", "The last day is in the future: end the placement on or after it."))
+        errors.append(error("/ended_on", _("The last day is in the future: end the placement on or after it.")))
     return errors
 
 
@@ -290,7 +300,7 @@ def placement_transition(
     placement = placement_for_party(placement_id, caller, lock=True)
     check_if_match(placement, if_match)
     if to not in lifecycle.TARGET_STATUSES:
-        raise_if([error("/status", f"One of: {', '.join(lifecycle.TARGET_STATUSES)}.")], "transition")
+        raise_if([error("/status", _("One of: %(allowed)s.") % {"allowed": ", ".join(lifecycle.TARGET_STATUSES)})], "transition")
     refusal = lifecycle.check(placement.status, to, side_of(placement, caller))
     if refusal is not None:
         raise Conflict(refusal.detail, code=refusal.code, current_status=placement.status, allowed=refusal.allowed)
