@@ -230,6 +230,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # A file posted to a staff page (the scan of a signed consent form, hashed and
 # not kept): phone photos are a few MB.
 PAGES_MAX_UPLOAD_BYTES = env.int("PAGES_MAX_UPLOAD_BYTES", default=25 * 1_048_576)
+# ...and is hashed in memory: the scan of a signed form (person data) never
+# touches the disk, as Django's temporary-file handler would do above 2.5 MB.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = PAGES_MAX_UPLOAD_BYTES
 
 # --- Consent ledger -----------------------------------------------------------
 # A vital-interest disclosure lasts this long, then needs a new decision.

@@ -514,3 +514,22 @@ def test_a_scan_larger_than_the_page_takes_is_refused_in_words(world, settings):
     assert response.status_code == 422
     assert '<a href="#scan">Plik jest za duży: może mieć najwyżej 4,0' in response.content.decode()
     assert Provision.objects.filter(subject=world.subject).count() == 1
+
+
+def test_a_phone_photo_sized_scan_is_hashed_in_memory_and_never_written_to_disk(world, monkeypatch):
+    """A scan above Django's usual 2.5 MB in-memory limit: hashed all the
+    same, and no temporary file is created for it (person data on disk)."""
+    from django.core.files import uploadedfile
+
+    def no_temporary_file(*args, **kwargs):
+        raise AssertionError("the scan was spooled to a temporary file")
+
+    monkeypatch.setattr(uploadedfile.TemporaryUploadedFile, "__init__", no_temporary_file)
+    photo = bytes(range(256)) * (3 * 4096)  # 3 MiB
+
+    response = record_consent(staff_client(world.mops_worker), world, terms_data(world),
+                              files={"scan": SimpleUploadedFile("zgoda.jpg", photo, "image/jpeg")})
+
+    assert response.status_code == 302
+    provision = Provision.objects.get(subject=world.subject, recipient_agencies=[str(world.outsider.id)])
+    assert provision.evidence_sha256 == hashlib.sha256(photo).hexdigest()
