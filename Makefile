@@ -47,3 +47,11 @@ bench: venv
 .PHONY: bench-events
 bench-events: venv
 	$(BIN)/python -m bench.events $(BENCH_EVENTS_ARGS)
+
+# The consent ledger at scale: fills a throwaway PostgreSQL database
+# (BENCH_DATABASE_URL names the server) with N entries, then sequences,
+# verifies, decides and proves (bench/ledger.py; BENCH_LEDGER_ARGS="--entries
+# 1000000" for the million figures). Not a test: CI never runs it.
+.PHONY: bench-ledger
+bench-ledger: venv
+	$(BIN)/python -m bench.ledger $(BENCH_LEDGER_ARGS)

@@ -1,0 +1,86 @@
+"""`make bench-ledger` (bench/ledger.py) in-process and small, on the test
+database: its fill (services and bulk), sequencing, verification, decisions
+and proofs run on SQLite and PostgreSQL, and its bulk rows are what the
+services would have written. No figure is judged here: they only exist."""
+
+import random
+
+import pytest
+
+from bench import ledger as bench
+from consent_ledger.models import EntryKind, LedgerEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_benchmark_fills_a_log_that_verifies_and_measures_it():
+    world = bench.world_create()
+    # 20 subjects: 5 through the services, then bulk batches ending at subjects 8, 16 and 20.
+    progress = [f.entries for f in bench.ledger_fill(world, entries=200, service_subjects=5, subjects_per_batch=8)]
+    assert progress == [50, 80, 160, 200]
+    assert LedgerEntry.objects.count() == 200
+    assert LedgerEntry.objects.filter(kind=EntryKind.DISCLOSURE).count() == 100
+
+    assert bench.projection_problems() == []
+
+    sequencing = bench.ledger_sequence_measure()
+    assert sequencing.entries == 200 and sequencing.per_second > 0 and sequencing.detail["checkpoints"] >= 1
+    verification, report = bench.ledger_verify_measure()
+    assert report.ok, report.problems
+    assert verification.entries == 200 and verification.per_second > 0
+
+    rng = random.Random(7)
+    subjects = list(LedgerEntry.objects.values_list("subject_id", flat=True).distinct())
+    latencies = bench.decisions_measure(
+        subjects, [c.agency for c in world.recipients], samples=20, entries=200, rng=rng
+    )
+    assert len(latencies.samples) == 20
+    assert latencies.percentile_ms(0.99) >= latencies.percentile_ms(0.50) > 0
+    proofs = bench.proofs_measure(rng)
+    assert proofs["inclusion"]["verifies"] and proofs["consistency"]["verifies"]
+    assert 0 < proofs["inclusion"]["hashes"] <= proofs["inclusion"]["max_hashes"] == 8
+
+
+def test_a_history_cut_short_still_verifies():
+    world = bench.world_create()
+    *_, filled = bench.ledger_fill(world, entries=23, service_subjects=1)
+    assert filled.entries == 23 and len(filled.subject_ids) == 3
+    assert bench.projection_problems() == []
+    bench.ledger_sequence_measure()
+    assert bench.ledger_verify_measure()[1].ok
+
+
+def test_a_history_played_in_bulk_is_the_history_the_services_write():
+    """The same plan through the services and in bulk: entries of the same
+    kinds in the same order, bodies of the same structure, the same projection
+    (so the same decision for every recipient, category and purpose), and
+    every bulk leaf hash is its content's."""
+    from django.db import transaction
+
+    world = bench.world_create()
+    plan = bench._plan(random.Random(3), world, 0)
+    by_services = bench._play(bench.ServiceWriter(), plan, len(bench.HISTORY))
+    writer = bench.BulkWriter(world)
+    with transaction.atomic():
+        in_bulk = bench._play(writer, bench.SubjectPlan("BENCH/bulk", plan.owner, plan.profile, plan.steps), 10)
+        writer.flush()
+
+    def kinds(subject):
+        return list(LedgerEntry.objects.filter(subject=subject).order_by("seq").values_list("kind", flat=True))
+
+    assert kinds(in_bulk) == kinds(by_services) == [
+        "consent_granted", "consent_granted", "disclosure", "refusal_recorded", "disclosure",
+        "consent_granted", "disclosure", "consent_revoked", "disclosure", "disclosure",
+    ]
+    assert bench.bulk_shape_problems([by_services.id], [in_bulk.id]) == []
+    assert bench.projection_problems() == []
+    released = []
+    for agency in [c.agency for c in world.recipients]:
+        for category in ("identity", *bench.CATEGORY_POOL):
+            for purpose in bench.PURPOSE_POOL:
+                decided = [bench.decision(s.id, agency, category, purpose).permitted for s in (by_services, in_bulk)]
+                assert decided[0] == decided[1], (agency.kind, category, purpose)
+                released += decided[0]
+    assert released, "some decision permits, or the comparison proves little"
+    bodies = LedgerEntry.objects.filter(subject=in_bulk, kind=EntryKind.DISCLOSURE).values_list("body", flat=True)
+    assert all(body["categories"] and body["bases"] for body in bodies)  # every read released something
