@@ -5,7 +5,6 @@ demo's authenticator, send through the journey, log out; the shelter's
 caseworker finds it in her inbox, confirms she received it and accepts it."""
 
 import re
-import time
 from io import StringIO
 
 from django.core.management import call_command
@@ -37,7 +36,6 @@ def test_the_readme_first_steps_on_the_demo(ledger_transactional_db, live_server
     settings.DEBUG = False
     subject = SubjectReference.objects.get(external_ref="MOPS/DEMO/1").subject
     shelter = Agency.objects.get(kind="shelter")
-    started = time.monotonic()
     page = context.new_page()
 
     log_in(page, "mops.kasia")
@@ -71,5 +69,4 @@ def test_the_readme_first_steps_on_the_demo(ledger_transactional_db, live_server
 
     referral = Referral.objects.get(subject=subject)
     assert referral.status == "accepted" and set(referral.withhold_categories) == {"contact", "demographics"}
-    assert time.monotonic() - started < 300  # the README's promise; in practice a few seconds
     assert context.console_errors == []
