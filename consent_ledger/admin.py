@@ -12,6 +12,9 @@ from .models import Checkpoint, LedgerEntry
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ("seq", "kind", "recorded_at", "recorded_by", "leaf_index")
+    list_select_related = ("leaf", "recorded_by")
+    # The canonical bytes hold the body: codes and ids, but no page needs them raw.
+    exclude = ("canonical",)
     list_filter = ("kind",)
     search_fields = ("id", "subject__id")
 

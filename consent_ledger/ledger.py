@@ -2,6 +2,7 @@
 transaction; no global lock is taken (the sequencer orders entries later)."""
 
 import hashlib
+import uuid
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -10,7 +11,7 @@ from django.utils import timezone
 from agencies.callers import Caller
 
 from .merkle import canonical_bytes, leaf_hash
-from .models import LedgerEntry, LedgerNote, Subject
+from .models import LedgerEntry, LedgerNote, LedgerPending, Subject
 
 
 def sha256_text(text: str) -> str:
@@ -24,8 +25,23 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def entry_content(entry: LedgerEntry) -> dict:
-    """What the Merkle leaf commits to: every column but the leaf fields."""
+def entry_build(
+    *, kind: str, subject_id, recorded_by_id, actor: str, recorded_at: datetime, body: dict, id=None
+) -> LedgerEntry:
+    """An unsaved entry with its canonical bytes and leaf hash: the one place
+    an entry's content is serialised (RFC 8785) and hashed (RFC 9162 §2.1.1)."""
+    entry = LedgerEntry(
+        id=id or uuid.uuid4(), kind=kind, subject_id=subject_id, recorded_by_id=recorded_by_id, actor=actor,
+        recorded_at=recorded_at,
+    )
+    entry.canonical = canonical_bytes({**entry_columns(entry), "body": body})
+    entry.leaf_hash = leaf_hash(entry.canonical).hex()
+    return entry
+
+
+def entry_columns(entry: LedgerEntry) -> dict:
+    """The content the entry's columns repeat (all of it but the body), spelt
+    as in its canonical bytes: what verify_ledger holds the columns to."""
     return {
         "id": str(entry.id),
         "kind": entry.kind,
@@ -33,17 +49,12 @@ def entry_content(entry: LedgerEntry) -> dict:
         "recorded_by": str(entry.recorded_by_id),
         "actor": entry.actor,
         "recorded_at": iso(entry.recorded_at),
-        "body": entry.body,
     }
 
 
-def entry_leaf_hash(entry: LedgerEntry) -> str:
-    """RFC 9162 §2.1.1 leaf hash of the entry's RFC 8785 canonical bytes."""
-    return leaf_hash(canonical_bytes(entry_content(entry))).hex()
-
-
 def ledger_append(*, kind: str, subject: Subject, caller: Caller, body: dict, note: str = "") -> LedgerEntry:
-    """Append one entry (and its erasable note) in the caller's transaction.
+    """Append one entry (and its erasable note) in the caller's transaction,
+    and queue it for the sequencer.
 
     `body` must hold only JSON scalars, lists and objects of ids, codes, times
     and hashes. A note's text is stored beside the entry; the body carries its
@@ -51,16 +62,12 @@ def ledger_append(*, kind: str, subject: Subject, caller: Caller, body: dict, no
     """
     if note:
         body = {**body, "note_sha256": sha256_text(note)}
-    entry = LedgerEntry(
-        kind=kind,
-        subject=subject,
-        recorded_by=caller.agency,
-        actor=caller.actor_label,
-        recorded_at=timezone.now().astimezone(UTC),
-        body=body,
+    entry = entry_build(
+        kind=kind, subject_id=subject.pk, recorded_by_id=caller.agency.pk, actor=caller.actor_label,
+        recorded_at=timezone.now().astimezone(UTC), body=body,
     )
-    entry.leaf_hash = entry_leaf_hash(entry)
     entry.save(force_insert=True)
+    LedgerPending.objects.create(entry=entry)
     if note:
         LedgerNote.objects.create(entry=entry, text=note)
     transaction.on_commit(_nudge_sequencer)
@@ -71,3 +78,8 @@ def _nudge_sequencer() -> None:
     from .tasks import ledger_sequence_task
 
     ledger_sequence_task.delay()
+
+
+def entry_leaf_hash(entry: LedgerEntry) -> str:
+    """The leaf hash of the entry's content re-serialised from its columns and body."""
+    return leaf_hash(canonical_bytes({**entry_columns(entry), "body": entry.body})).hex()

@@ -221,18 +221,29 @@ def frontier_extend(
     A frontier holds one complete subtree root per 1 bit of the tree size,
     largest (leftmost) first, as ``MerkleTree.frontier`` gives it.
     """
+    return frontier_extend_nodes(frontier, tree_size, leaves, min_height=MAX_TREE_SIZE)[0]
+
+
+def frontier_extend_nodes(
+    frontier: Sequence[bytes], tree_size: int, leaves: Iterable[bytes], min_height: int
+) -> tuple[list[bytes], list[tuple[int, int, bytes]]]:
+    """``frontier_extend``, also returning every complete subtree of height
+    ``min_height`` or more completed on the way, as (height, index, hash):
+    the subtree of leaves [index * 2**height, (index + 1) * 2**height)."""
     _check_range(len(frontier) == tree_size.bit_count(), "frontier does not fit the tree size")
-    frontier = list(frontier)
+    frontier, nodes = list(frontier), []
     for leaf in leaves:
         if not _is_hash(leaf):
             raise ValueError("a leaf must be a 32-byte leaf hash")
-        node, size = leaf, tree_size
+        node, size, height = leaf, tree_size, 0
         while size & 1:  # merge equal subtrees, like a binary carry
             node = node_hash(frontier.pop(), node)
-            size >>= 1
+            size, height = size >> 1, height + 1
+            if height >= min_height:
+                nodes.append((height, tree_size >> height, node))
         frontier.append(node)
         tree_size += 1
-    return frontier
+    return frontier, nodes
 
 
 def frontier_root(frontier: Sequence[bytes]) -> bytes:

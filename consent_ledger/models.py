@@ -8,8 +8,10 @@ which holds its sha256: erasing a note never breaks the log.
 
 import uuid
 
+import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils.functional import cached_property
 
 from agencies.models import Agency
 from schemas.vocabularies import LEGAL_BASES, choices
@@ -53,9 +55,16 @@ class EntryKind(models.TextChoices):
 class LedgerEntry(models.Model):
     """One append-only ledger entry; also a leaf of the Merkle log.
 
-    UPDATE and DELETE are refused by database triggers (consent_ledger/triggers.py)
-    except the sequencer filling `leaf_index` once. `leaf_hash` is computed at
-    insert from the entry's canonical bytes (RFC 8785), so it never changes.
+    `canonical` holds the RFC 8785 bytes of the entry's content (every column
+    below plus its body) and `leaf_hash` their RFC 9162 leaf hash, both
+    computed at append: the leaf commits to exactly these stored bytes, so
+    verifying is hashing, never re-serialising. The body lives only there
+    (`body` decodes it); the other columns repeat the content for queries and
+    foreign keys, and `verify_ledger` checks that they still match it.
+
+    INSERT only: database triggers (consent_ledger/triggers.py) refuse every
+    UPDATE and DELETE. Its position in the log is a `LedgerLeaf` row beside
+    it, so sequencing never rewrites an entry.
     """
 
     seq = models.BigAutoField(primary_key=True)
@@ -65,15 +74,46 @@ class LedgerEntry(models.Model):
     recorded_by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     actor = models.CharField(max_length=128, help_text="user:<pk> or client:<client_id>, never a name")
     recorded_at = models.DateTimeField()
-    body = models.JSONField(encoder=DjangoJSONEncoder, help_text="codes, ids, times and hashes only")
+    canonical = models.BinaryField(help_text="RFC 8785 bytes of the content: codes, ids, times and hashes only")
     leaf_hash = models.CharField(max_length=64)
-    leaf_index = models.BigIntegerField(null=True, unique=True)
 
     class Meta:
-        indexes = [
-            models.Index(fields=["subject", "kind", "seq"], name="ledger_subject_kind_seq"),
-            models.Index(fields=["seq"], condition=models.Q(leaf_index__isnull=True), name="ledger_unsequenced"),
-        ]
+        indexes = [models.Index(fields=["subject", "kind", "seq"], name="ledger_subject_kind_seq")]
+
+    @cached_property
+    def content(self) -> dict:
+        return orjson.loads(self.canonical)
+
+    @property
+    def body(self) -> dict:
+        return self.content["body"]
+
+    @property
+    def leaf_index(self) -> int | None:
+        """Its index in the Merkle log, None until sequenced (a query unless
+        loaded with select_related("leaf"))."""
+        try:
+            return self.leaf.leaf_index
+        except LedgerLeaf.DoesNotExist:
+            return None
+
+
+class LedgerLeaf(models.Model):
+    """An entry's position in the Merkle log, given by the sequencer (DESIGN.md
+    4.4). INSERT only, like the entries: a narrow row, so sequencing a
+    million entries writes a few dozen megabytes, not the entries again."""
+
+    leaf_index = models.BigIntegerField(primary_key=True)
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="leaf")
+
+
+class LedgerPending(models.Model):
+    """The sequencer's queue: one row per committed entry not yet in the log,
+    written by ledger_append in the entry's transaction and deleted by the
+    sequencer in the transaction that writes the entry's LedgerLeaf. An entry
+    with neither row was tampered with; verify_ledger says so."""
+
+    entry = models.OneToOneField(LedgerEntry, primary_key=True, on_delete=models.PROTECT, related_name="+")
 
 
 class LedgerNote(models.Model):
@@ -192,6 +232,28 @@ class Checkpoint(models.Model):
     key_name = models.CharField(max_length=255)
     note = models.TextField(help_text="the signed note text")
     created_at = models.DateTimeField()
+    # The roots of the complete subtrees making up the tree at tree_size,
+    # largest first, hex (what SequencerState.frontier was then). The signed
+    # root authenticates it: a verifier that trusts this root extends the log
+    # from here without reading its first tree_size leaves. [] on checkpoints
+    # signed before frontiers were kept.
+    frontier = models.JSONField(default=list)
+
+
+class MerkleNode(models.Model):
+    """The hash of a complete subtree of the log: leaves [index * 2**height,
+    (index + 1) * 2**height), for heights of LEDGER_NODE_MIN_HEIGHT and up,
+    written by the sequencer as it completes them (about one row per 128
+    leaves). Any proof then reads O(log n) nodes and at most a few hundred
+    leaf hashes instead of the whole log. Derived data, INSERT only: a
+    changed node can only yield a proof that fails to verify."""
+
+    height = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["height", "index"], name="merkle_node_unique")]
 
 
 class RevocationNotice(models.Model):
@@ -222,6 +284,7 @@ class VerificationRun(models.Model):
     finished_at = models.DateTimeField()
     ok = models.BooleanField()
     tree_size = models.BigIntegerField()
+    root_hash = models.CharField(max_length=64, blank=True, help_text="the root proven at tree_size; '' if not ok")
     checkpoints_checked = models.PositiveIntegerField()
     problems = models.JSONField(default=list)
     trigger = models.CharField(max_length=16)  # "command" | "schedule" | "page"

@@ -3,6 +3,7 @@ agencies, through thin events, that what they hold has changed."""
 
 from datetime import timedelta
 
+import orjson
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -34,7 +35,8 @@ def _receivers(provision: Provision) -> dict[str, set[str]]:
     granted = str(provision.granted_entry_id)
     received: dict[str, set[str]] = {}
     disclosures = LedgerEntry.objects.filter(subject_id=provision.subject_id, kind=EntryKind.DISCLOSURE)
-    for body in disclosures.values_list("body", flat=True):
+    for canonical in disclosures.values_list("canonical", flat=True):
+        body = orjson.loads(canonical)["body"]
         for basis in body["bases"]:
             if provision.kind == ProvisionKind.REFUSAL:
                 taken = (basis["basis"] == "consent" and basis["category"] in provision.categories

@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .checkpoint import checkpoint_body, sign_note
-from .merkle import frontier_extend, frontier_root
-from .models import Checkpoint, LedgerEntry, SequencerState, SigningKey
+from .merkle import frontier_extend_nodes, frontier_root
+from .models import Checkpoint, LedgerLeaf, LedgerPending, MerkleNode, SequencerState, SigningKey
 
 
 @dataclass(frozen=True)
@@ -57,32 +57,58 @@ def signing_key() -> LedgerKey:
 @transaction.atomic
 def ledger_sequence(*, batch_size: int | None = None) -> Checkpoint | None:
     """Sequence up to one batch of committed, unsequenced entries and sign a
-    checkpoint of the new tree. Returns the checkpoint, or None when idle."""
+    checkpoint of the new tree. Returns the checkpoint, or None when idle.
+
+    Set-based: one DELETE takes the batch off the queue, one INSERT gives the
+    entries their leaf indexes, one INSERT keeps the subtrees completed, one
+    checkpoint signs the batch; the entries themselves are never rewritten.
+    """
     batch_size = batch_size or settings.LEDGER_SEQUENCER_BATCH
     SequencerState.objects.get_or_create(pk=1)
     state = SequencerState.objects.select_for_update().get(pk=1)
-    entries = list(
-        LedgerEntry.objects.filter(leaf_index__isnull=True).order_by("seq").only("seq", "leaf_hash")[:batch_size]
-    )
-    if not entries:
+    batch = _take_pending(batch_size)
+    if not batch:
         return None
     size = state.tree_size
-    for offset, entry in enumerate(entries):
-        LedgerEntry.objects.filter(seq=entry.seq, leaf_index__isnull=True).update(leaf_index=size + offset)
-    frontier = frontier_extend(
-        [bytes.fromhex(h) for h in state.frontier], size, (bytes.fromhex(e.leaf_hash) for e in entries)
+    LedgerLeaf.objects.bulk_create(
+        [LedgerLeaf(leaf_index=size + offset, entry_id=seq) for offset, (seq, _) in enumerate(batch)],
+        batch_size=_INSERT_BATCH,
     )
-    size += len(entries)
+    frontier, nodes = frontier_extend_nodes(
+        [bytes.fromhex(h) for h in state.frontier], size, (bytes.fromhex(h) for _, h in batch),
+        min_height=settings.LEDGER_NODE_MIN_HEIGHT,
+    )
+    MerkleNode.objects.bulk_create(
+        [MerkleNode(height=height, index=index, hash=node) for height, index, node in nodes], batch_size=_INSERT_BATCH
+    )
+    size += len(batch)
     state.tree_size, state.frontier = size, [h.hex() for h in frontier]
     state.save(update_fields=["tree_size", "frontier"])
-    return _checkpoint_sign(size, frontier_root(frontier))
+    return _checkpoint_sign(size, frontier)
 
 
-def _checkpoint_sign(tree_size: int, root: bytes) -> Checkpoint:
-    key = signing_key()
+# Rows per INSERT statement: large enough to amortise the round trip, small
+# enough for SQLite's limit on bound parameters (32766).
+_INSERT_BATCH = 10_000
+
+
+def _take_pending(batch_size: int) -> list[tuple[int, str]]:
+    """Take the oldest committed entries off the queue: (seq, leaf_hash) in
+    seq order. Under the SequencerState lock only one sequencer runs; an
+    entry whose transaction commits later joins a later batch (DESIGN.md 4.4:
+    leaves are ordered as the sequencer sees them committed)."""
+    batch = list(LedgerPending.objects.order_by("entry_id").values_list("entry_id", "entry__leaf_hash")[:batch_size])
+    for start in range(0, len(batch), _INSERT_BATCH):
+        LedgerPending.objects.filter(entry_id__in=[seq for seq, _ in batch[start : start + _INSERT_BATCH]]).delete()
+    return batch
+
+
+def _checkpoint_sign(tree_size: int, frontier: list[bytes]) -> Checkpoint:
+    key, root = signing_key(), frontier_root(frontier)
     note = sign_note(checkpoint_body(settings.LEDGER_ORIGIN, tree_size, root), key.name, key.private_key)
     return Checkpoint.objects.create(
-        tree_size=tree_size, root_hash=root.hex(), key_name=key.name, note=note, created_at=timezone.now()
+        tree_size=tree_size, root_hash=root.hex(), key_name=key.name, note=note, created_at=timezone.now(),
+        frontier=[h.hex() for h in frontier],
     )
 
 

@@ -25,7 +25,7 @@ from .accounting import label as _label
 from .models import (
     Checkpoint,
     EmergencyReview,
-    LedgerEntry,
+    LedgerPending,
     RevocationNotice,
     SequencerState,
     Subject,
@@ -121,7 +121,7 @@ def _dpo_status(agency) -> dict:
     return {
         "checkpoint": Checkpoint.objects.order_by("-tree_size").first(),
         "tree_size": SequencerState.objects.values_list("tree_size", flat=True).first() or 0,
-        "unsequenced": LedgerEntry.objects.filter(leaf_index__isnull=True).count(),
+        "unsequenced": LedgerPending.objects.count(),
         "verification": VerificationRun.objects.order_by("-finished_at").first(),
         "reviews_waiting": EmergencyReview.objects.filter(agency=agency, reviewed_at__isnull=True).count(),
         "notices_waiting": RevocationNotice.objects.filter(recorded_by=agency, acknowledged_at__isnull=True).count(),

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 
 from agencies.callers import Caller
+from consent_ledger import triggers
 from consent_ledger.models import LedgerEntry
 from consent_ledger.sequencer import ledger_sequence
 from consent_ledger.services import (
@@ -17,18 +18,8 @@ from consent_ledger.services import (
 
 # The append-only triggers of consent_ledger/triggers.py, by database vendor.
 TRIGGERS = {
-    "sqlite": {
-        "hub_ledger_entry_no_update",
-        "hub_ledger_entry_no_delete",
-        "hub_checkpoint_no_update",
-        "hub_checkpoint_no_delete",
-    },
-    "postgresql": {
-        "hub_ledger_entry_guard",
-        "hub_ledger_entry_no_truncate",
-        "hub_checkpoint_guard",
-        "hub_checkpoint_no_truncate",
-    },
+    "sqlite": {f"{name}_no_{op}" for name in triggers.GUARDED.values() for op in ("update", "delete")},
+    "postgresql": {f"{name}_{kind}" for name in triggers.GUARDED.values() for kind in ("guard", "no_truncate")},
 }
 _TRIGGER_QUERIES = {
     "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'hub\\_%' ESCAPE '\\'",

@@ -2,12 +2,11 @@
 are seen committed, and checkpoints whose roots pymerkle recomputes, for random
 log sizes and batch sizes."""
 
-import uuid
-
 import pymerkle
 import pytest
 from django.conf import settings
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -15,9 +14,9 @@ from hypothesis import strategies as st
 
 from agencies.services import agency_create
 from consent_ledger.checkpoint import open_note
-from consent_ledger.ledger import entry_content, entry_leaf_hash
-from consent_ledger.merkle import canonical_bytes
-from consent_ledger.models import Checkpoint, LedgerEntry, SequencerState, Subject
+from consent_ledger.ledger import entry_build
+from consent_ledger.merkle import MerkleTree
+from consent_ledger.models import Checkpoint, LedgerEntry, LedgerLeaf, LedgerPending, MerkleNode, SequencerState, Subject
 from consent_ledger.sequencer import ledger_sequence, ledger_sequence_all, signing_key
 
 
@@ -28,17 +27,20 @@ def owner(db):
 
 
 def append_raw(agency, subject, count: int) -> list[LedgerEntry]:
-    """Entries straight into the table (the sequencer does not care how they came)."""
+    """Entries and their queue rows straight into the tables (the sequencer
+    does not care how they came)."""
     now = timezone.now()
-    entries = []
-    for i in range(count):
-        entry = LedgerEntry(
-            id=uuid.uuid4(), kind="disclosure", subject=subject, recorded_by=agency,
-            actor="client:test", recorded_at=now, body={"n": i},
-        )
-        entry.leaf_hash = entry_leaf_hash(entry)
-        entries.append(entry)
-    return LedgerEntry.objects.bulk_create(entries)
+    entries = LedgerEntry.objects.bulk_create([
+        entry_build(kind="disclosure", subject_id=subject.pk, recorded_by_id=agency.pk, actor="client:test",
+                    recorded_at=now, body={"n": i})
+        for i in range(count)
+    ])
+    LedgerPending.objects.bulk_create([LedgerPending(entry=entry) for entry in entries])
+    return entries
+
+
+def leaf_indexes() -> dict:
+    return dict(LedgerLeaf.objects.values_list("entry__id", "leaf_index"))
 
 
 @hypothesis_settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -50,16 +52,43 @@ def test_checkpoints_match_pymerkle_for_random_sizes(owner, appends, batch_size)
             append_raw(agency, subject, count)
             while ledger_sequence(batch_size=batch_size):
                 pass
-        entries = list(LedgerEntry.objects.order_by("leaf_index"))
-        reference = pymerkle.InmemoryTree.init_from_entries([canonical_bytes(entry_content(e)) for e in entries])
+        entries = list(LedgerEntry.objects.select_related("leaf").order_by("leaf__leaf_index"))
+        reference = pymerkle.InmemoryTree.init_from_entries([bytes(e.canonical) for e in entries])
+        tree = MerkleTree(bytes.fromhex(e.leaf_hash) for e in entries)
         key = signing_key()
 
         assert [e.leaf_index for e in entries] == list(range(sum(appends)))
+        assert [e.seq for e in entries] == sorted(e.seq for e in entries)
         assert SequencerState.objects.get().tree_size == sum(appends)
         for checkpoint in Checkpoint.objects.all():
             opened = open_note(checkpoint.note, key.name, key.public_key, origin=settings.LEDGER_ORIGIN)
             assert opened.tree_size == checkpoint.tree_size
             assert opened.root_hash == reference.get_root(checkpoint.tree_size)
+            assert [bytes.fromhex(h) for h in checkpoint.frontier] == tree.frontier(checkpoint.tree_size)
+        transaction.set_rollback(True)
+
+
+@override_settings(LEDGER_NODE_MIN_HEIGHT=2)
+@hypothesis_settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.integers(1, 80), min_size=1, max_size=4), st.integers(1, 40))
+def test_every_complete_subtree_from_the_minimum_height_up_is_kept(owner, appends, batch_size):
+    agency, subject = owner
+    with transaction.atomic():
+        for count in appends:
+            append_raw(agency, subject, count)
+            while ledger_sequence(batch_size=batch_size):
+                pass
+        hashes = LedgerEntry.objects.order_by("leaf__leaf_index").values_list("leaf_hash", flat=True)
+        tree = MerkleTree(bytes.fromhex(h) for h in hashes)
+        size = len(tree)
+        complete = {(height, index) for height in range(2, size.bit_length()) for index in range(size >> height)}
+
+        kept = {(n.height, n.index): bytes(n.hash) for n in MerkleNode.objects.all()}
+
+        assert set(kept) == complete
+        for (height, index), node in kept.items():
+            leaves = [tree.leaf(i) for i in range(index << height, (index + 1) << height)]
+            assert node == MerkleTree(leaves).root()
         transaction.set_rollback(True)
 
 
@@ -71,11 +100,27 @@ def test_entries_are_sequenced_in_order_seen_and_never_twice(owner):
 
     size = ledger_sequence_all()
 
-    indexes = dict(LedgerEntry.objects.values_list("id", "leaf_index"))
+    indexes = leaf_indexes()
     assert size == 5
     assert [indexes[e.id] for e in first + second] == [0, 1, 2, 3, 4]
     assert ledger_sequence() is None  # idle: nothing new, no new checkpoint
     assert list(Checkpoint.objects.order_by("tree_size").values_list("tree_size", flat=True)) == [3, 5]
+    assert not LedgerPending.objects.exists()
+
+
+def test_an_entry_committed_late_is_sequenced_after_the_ones_seen_before_it(owner):
+    # Two appends in flight: the one with the higher seq commits first and is
+    # sequenced first; the other joins the next batch (DESIGN.md 4.4: leaves in
+    # the order the sequencer sees them committed).
+    agency, subject = owner
+    late, early = append_raw(agency, subject, 2)
+    LedgerPending.objects.filter(entry=late).delete()  # not yet visible, as if uncommitted
+
+    ledger_sequence()
+    LedgerPending.objects.create(entry=late)
+    ledger_sequence()
+
+    assert leaf_indexes() == {early.id: 0, late.id: 1}
 
 
 def test_the_signing_key_is_generated_once_and_kept(db):
