@@ -67,7 +67,7 @@ def ledger_append(*, kind: str, subject: Subject, caller: Caller, body: dict, no
         recorded_at=timezone.now().astimezone(UTC), body=body,
     )
     entry.save(force_insert=True)
-    LedgerPending.objects.create(entry=entry)
+    LedgerPending.objects.create(entry=entry, leaf_hash=entry.leaf_hash)
     if note:
         LedgerNote.objects.create(entry=entry, text=note)
     transaction.on_commit(_nudge_sequencer)

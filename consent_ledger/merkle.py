@@ -19,6 +19,7 @@ import hmac
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import orjson
 import rfc8785
 
 HASH_SIZE = 32
@@ -34,8 +35,34 @@ _RangeHash = Callable[[int, int], bytes]
 
 
 def canonical_bytes(obj: Any) -> bytes:
-    """The RFC 8785 (JCS) serialisation of a JSON-compatible object."""
+    """The RFC 8785 (JCS) serialisation of a JSON-compatible object.
+
+    For JSON without floats, without integers beyond the IEEE 754 safe range
+    and with ASCII object keys (every ledger entry: ids, codes, times and
+    hashes), orjson with sorted keys writes exactly the RFC's bytes (its
+    string escaping is the RFC's; ASCII keys sort the same by code point as by
+    UTF-16 unit), about forty times faster than rfc8785, which is pure
+    Python. Anything else goes through rfc8785 itself. tests/consent_ledger/
+    test_canonical.py holds the two to the same bytes.
+    """
+    if _plain(obj):
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
     return rfc8785.dumps(obj)
+
+
+_SAFE_INTEGER = 2**53 - 1  # RFC 8785 section 3.2.2.3: numbers are IEEE 754 doubles
+
+
+def _plain(obj: Any) -> bool:
+    if isinstance(obj, str) or obj is None or isinstance(obj, bool):
+        return True
+    if isinstance(obj, int):
+        return -_SAFE_INTEGER <= obj <= _SAFE_INTEGER
+    if isinstance(obj, list):
+        return all(_plain(item) for item in obj)
+    if isinstance(obj, dict):
+        return all(isinstance(key, str) and key.isascii() and _plain(value) for key, value in obj.items())
+    return False
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .checkpoint import checkpoint_body, sign_note
@@ -70,26 +70,41 @@ def ledger_sequence(*, batch_size: int | None = None) -> Checkpoint | None:
     if not batch:
         return None
     size = state.tree_size
-    LedgerLeaf.objects.bulk_create(
-        [LedgerLeaf(leaf_index=size + offset, entry_id=seq) for offset, (seq, _) in enumerate(batch)],
-        batch_size=_INSERT_BATCH,
-    )
     frontier, nodes = frontier_extend_nodes(
         [bytes.fromhex(h) for h in state.frontier], size, (bytes.fromhex(h) for _, h in batch),
         min_height=settings.LEDGER_NODE_MIN_HEIGHT,
     )
-    MerkleNode.objects.bulk_create(
-        [MerkleNode(height=height, index=index, hash=node) for height, index, node in nodes], batch_size=_INSERT_BATCH
-    )
+    _insert_leaves(size, [seq for seq, _ in batch])
+    _insert_nodes(nodes)
     size += len(batch)
     state.tree_size, state.frontier = size, [h.hex() for h in frontier]
     state.save(update_fields=["tree_size", "frontier"])
     return _checkpoint_sign(size, frontier)
 
 
-# Rows per INSERT statement: large enough to amortise the round trip, small
-# enough for SQLite's limit on bound parameters (32766).
-_INSERT_BATCH = 10_000
+# On PostgreSQL each step is one statement over arrays, whatever the batch
+# size: building a model instance per row would cost more than the database
+# spends on it. SQLite (the demo's few entries) goes through the ORM, in
+# statements small enough for its limit on bound parameters (32766).
+_SQLITE_BATCH = 10_000
+
+# The batch is every pending row below the (batch_size + 1)-th smallest: one
+# range DELETE, no join. A row of a transaction that commits while this runs
+# is not in the statement's snapshot, so it stays queued for the next batch.
+_TAKE_PENDING = f"""
+DELETE FROM {LedgerPending._meta.db_table}
+WHERE entry_id < COALESCE(
+  (SELECT entry_id FROM {LedgerPending._meta.db_table} ORDER BY entry_id OFFSET %s LIMIT 1), {2**63 - 1})
+RETURNING entry_id, leaf_hash
+"""
+_INSERT_LEAVES = f"""
+INSERT INTO {LedgerLeaf._meta.db_table} (leaf_index, entry_id)
+SELECT %s + position - 1, seq FROM unnest(%s::bigint[]) WITH ORDINALITY AS batch(seq, position)
+"""
+_INSERT_NODES = f"""
+INSERT INTO {MerkleNode._meta.db_table} (height, index, hash)
+SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])
+"""
 
 
 def _take_pending(batch_size: int) -> list[tuple[int, str]]:
@@ -97,10 +112,34 @@ def _take_pending(batch_size: int) -> list[tuple[int, str]]:
     seq order. Under the SequencerState lock only one sequencer runs; an
     entry whose transaction commits later joins a later batch (DESIGN.md 4.4:
     leaves are ordered as the sequencer sees them committed)."""
-    batch = list(LedgerPending.objects.order_by("entry_id").values_list("entry_id", "entry__leaf_hash")[:batch_size])
-    for start in range(0, len(batch), _INSERT_BATCH):
-        LedgerPending.objects.filter(entry_id__in=[seq for seq, _ in batch[start : start + _INSERT_BATCH]]).delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_TAKE_PENDING, [batch_size])
+            return sorted(cursor.fetchall())
+    batch = list(LedgerPending.objects.order_by("entry_id").values_list("entry_id", "leaf_hash")[:batch_size])
+    for start in range(0, len(batch), _SQLITE_BATCH):
+        LedgerPending.objects.filter(entry_id__in=[seq for seq, _ in batch[start : start + _SQLITE_BATCH]]).delete()
     return batch
+
+
+def _insert_leaves(first_index: int, seqs: list[int]) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_LEAVES, [first_index, seqs])
+        return
+    leaves = [LedgerLeaf(leaf_index=first_index + offset, entry_id=seq) for offset, seq in enumerate(seqs)]
+    LedgerLeaf.objects.bulk_create(leaves, batch_size=_SQLITE_BATCH)
+
+
+def _insert_nodes(nodes: list[tuple[int, int, bytes]]) -> None:
+    if not nodes:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_NODES, [list(column) for column in zip(*nodes)])
+        return
+    rows = [MerkleNode(height=height, index=index, hash=node) for height, index, node in nodes]
+    MerkleNode.objects.bulk_create(rows, batch_size=_SQLITE_BATCH)
 
 
 def _checkpoint_sign(tree_size: int, frontier: list[bytes]) -> Checkpoint:

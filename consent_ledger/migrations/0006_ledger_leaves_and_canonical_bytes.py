@@ -46,7 +46,7 @@ def move_to_canonical_and_leaves(apps, schema_editor):
         }
         LedgerEntry.objects.filter(seq=entry.seq).update(canonical=canonical_bytes(content))
         if entry.leaf_index is None:
-            LedgerPending.objects.create(entry_id=entry.seq)
+            LedgerPending.objects.create(entry_id=entry.seq, leaf_hash=entry.leaf_hash)
         else:
             LedgerLeaf.objects.create(leaf_index=entry.leaf_index, entry_id=entry.seq)
     _keep_nodes(apps, LedgerEntry)
@@ -80,7 +80,8 @@ class Migration(migrations.Migration):
                 (
                     "entry",
                     models.OneToOneField(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="leaf", to="consent_ledger.ledgerentry"
+                        on_delete=django.db.models.deletion.PROTECT, related_name="leaf", to="consent_ledger.ledgerentry",
+                        db_constraint=False,
                     ),
                 ),
             ],
@@ -95,6 +96,7 @@ class Migration(migrations.Migration):
                         serialize=False, to="consent_ledger.ledgerentry",
                     ),
                 ),
+                ("leaf_hash", models.CharField(max_length=64, help_text="the entry's, so sequencing never reads the entries")),
             ],
         ),
         migrations.CreateModel(

@@ -35,7 +35,7 @@ def append_raw(agency, subject, count: int) -> list[LedgerEntry]:
                     recorded_at=now, body={"n": i})
         for i in range(count)
     ])
-    LedgerPending.objects.bulk_create([LedgerPending(entry=entry) for entry in entries])
+    LedgerPending.objects.bulk_create([LedgerPending(entry=entry, leaf_hash=entry.leaf_hash) for entry in entries])
     return entries
 
 
@@ -117,7 +117,7 @@ def test_an_entry_committed_late_is_sequenced_after_the_ones_seen_before_it(owne
     LedgerPending.objects.filter(entry=late).delete()  # not yet visible, as if uncommitted
 
     ledger_sequence()
-    LedgerPending.objects.create(entry=late)
+    LedgerPending.objects.create(entry=late, leaf_hash=late.leaf_hash)
     ledger_sequence()
 
     assert leaf_indexes() == {early.id: 0, late.id: 1}
