@@ -2,9 +2,12 @@
 are seen committed, and checkpoints whose roots pymerkle recomputes, for random
 log sizes and batch sizes."""
 
+from unittest import mock
+
 import pymerkle
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -14,10 +17,11 @@ from hypothesis import strategies as st
 
 from agencies.services import agency_create
 from consent_ledger.checkpoint import open_note
-from consent_ledger.ledger import entry_build
+from consent_ledger.ledger import entry_build, ledger_append
 from consent_ledger.merkle import MerkleTree
 from consent_ledger.models import Checkpoint, LedgerEntry, LedgerLeaf, LedgerPending, MerkleNode, SequencerState, Subject
 from consent_ledger.sequencer import ledger_sequence, ledger_sequence_all, signing_key
+from consent_ledger.tasks import ledger_sequence_task
 
 
 @pytest.fixture
@@ -127,3 +131,21 @@ def test_the_signing_key_is_generated_once_and_kept(db):
     first, second = signing_key(), signing_key()
 
     assert first.public_key_b64 == second.public_key_b64
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False, LEDGER_SEQUENCER_INTERVAL=0.5)
+def test_with_a_worker_a_busy_log_schedules_one_sequencer_run_per_interval(
+    ledger_caller, ledger_subject, django_capture_on_commit_callbacks
+):
+    cache.clear()
+    with mock.patch.object(ledger_sequence_task, "apply_async") as scheduled:  # the broker is the boundary
+        for _ in range(3):
+            with django_capture_on_commit_callbacks(execute=True):
+                ledger_append(kind="disclosure", subject=ledger_subject, caller=ledger_caller, body={})
+        assert scheduled.call_args_list == [mock.call(countdown=0.5)]
+
+        cache.clear()  # the interval has passed
+        with django_capture_on_commit_callbacks(execute=True):
+            ledger_append(kind="disclosure", subject=ledger_subject, caller=ledger_caller, body={})
+        assert scheduled.call_count == 2
+    assert LedgerPending.objects.count() == 4  # nothing ran eagerly
