@@ -3,14 +3,14 @@ accounting of disclosures and the Merkle log (DESIGN.md section 6)."""
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies.models import Agency
-from hub.api.errors import NotFoundError, ValidationFailed
+from hub.api.errors import PROBLEM_CONTENT_TYPE, NotFoundError, ValidationFailed
 from hub.api.idempotency import IdempotentCreateMixin
 from hub.api.pagination import CursorPagination
 from hub.api.params import choice_param
@@ -403,17 +403,28 @@ class PublicKeyApi(APIView):
         return Response({"key_name": key.name, "public_key": key.public_key_b64})
 
 
+# consent_ledger.proofs.ProofUnavailable: a damaged node table is the server's
+# fault, said plainly (problem+json, code proof_unavailable), never a 500.
+_PROOF_UNAVAILABLE = {
+    (503, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+        {"$ref": "#/components/schemas/Problem"},
+        description="Hashes this proof needs are missing from the log's storage (code `proof_unavailable`): "
+                    "the server's fault, logged for its operators. Proofs that do not need them are still served.",
+    ),
+}
+
+
 class InclusionProofApi(APIView):
     """RFC 9162 §2.1.3 inclusion proof of one entry (hex hashes)."""
 
     required_scopes = ["ledger:read"]
 
     @extend_schema(parameters=[OpenApiParameter("tree_size", int, required=False)],
-                   responses=inline_serializer("InclusionProof", {
+                   responses={200: inline_serializer("InclusionProof", {
                        "leaf_index": serializers.IntegerField(), "tree_size": serializers.IntegerField(),
                        "leaf_hash": serializers.CharField(),
                        "audit_path": serializers.ListField(child=serializers.CharField()),
-                   }))
+                   }), **_PROOF_UNAVAILABLE})
     def get(self, request, entry_id):
         entry = ledger_entry_get_for_caller(entry_id, request.caller)
         return Response(inclusion_proof_for(entry, _int_param(request, "tree_size", required=False)))
@@ -425,10 +436,10 @@ class ConsistencyProofApi(APIView):
     required_scopes = ["ledger:read"]
 
     @extend_schema(parameters=[OpenApiParameter("first", int), OpenApiParameter("second", int)],
-                   responses=inline_serializer("ConsistencyProof", {
+                   responses={200: inline_serializer("ConsistencyProof", {
                        "first": serializers.IntegerField(), "second": serializers.IntegerField(),
                        "proof": serializers.ListField(child=serializers.CharField()),
-                   }))
+                   }), **_PROOF_UNAVAILABLE})
     def get(self, request):
         first = _int_param(request, "first")
         second = _int_param(request, "second")

@@ -1,6 +1,7 @@
 """`make bench-ledger` (bench/ledger.py) in-process and small, on the test
 database: its fill (services and bulk), sequencing, verification, decisions
-and proofs run on SQLite and PostgreSQL, and its bulk rows are what the
+and proofs run on SQLite and PostgreSQL, its sequencing-lag step (threads,
+each with its own connection) on PostgreSQL, and its bulk rows are what the
 services would have written. No figure is judged here: they only exist."""
 
 import random
@@ -8,7 +9,8 @@ import random
 import pytest
 
 from bench import ledger as bench
-from consent_ledger.models import EntryKind, LedgerEntry
+from consent_ledger.models import EntryKind, LedgerEntry, LedgerLeaf, LedgerPending
+from consent_ledger.sequencer import ledger_sequence
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +27,7 @@ def test_the_benchmark_fills_a_log_that_verifies_and_measures_it():
 
     sequencing = bench.ledger_sequence_measure()
     assert sequencing.entries == 200 and sequencing.per_second > 0 and sequencing.detail["checkpoints"] >= 1
+    assert LedgerPending.objects.count() == 0 and LedgerLeaf.objects.count() == 200
     verification, report = bench.ledger_verify_measure()
     assert report.ok, report.problems
     assert verification.entries == 200 and verification.per_second > 0
@@ -36,9 +39,13 @@ def test_the_benchmark_fills_a_log_that_verifies_and_measures_it():
     )
     assert len(latencies.samples) == 20
     assert latencies.percentile_ms(0.99) >= latencies.percentile_ms(0.50) > 0
-    proofs = bench.proofs_measure(rng)
+    proofs = bench.proofs_measure(rng, samples=5)
     assert proofs["inclusion"]["verifies"] and proofs["consistency"]["verifies"]
     assert 0 < proofs["inclusion"]["hashes"] <= proofs["inclusion"]["max_hashes"] == 8
+    assert proofs["inclusion"]["samples"] == proofs["consistency"]["samples"] == 5
+    sizes = bench.ledger_sizes()
+    if sizes is not None:  # PostgreSQL
+        assert all(sizes[name] > 0 for name in ("entries", "leaves", "nodes", "checkpoints", "projection"))
 
 
 def test_a_history_cut_short_still_verifies():
@@ -82,5 +89,33 @@ def test_a_history_played_in_bulk_is_the_history_the_services_write():
                 assert decided[0] == decided[1], (agency.kind, category, purpose)
                 released += decided[0]
     assert released, "some decision permits, or the comparison proves little"
-    bodies = LedgerEntry.objects.filter(subject=in_bulk, kind=EntryKind.DISCLOSURE).values_list("body", flat=True)
-    assert all(body["categories"] and body["bases"] for body in bodies)  # every read released something
+    reads = LedgerEntry.objects.filter(subject=in_bulk, kind=EntryKind.DISCLOSURE)
+    assert all(read.body["categories"] and read.body["bases"] for read in reads)  # every read released something
+    # Each bulk entry queued for the sequencer as ledger_append queues it.
+    assert LedgerPending.objects.filter(entry__subject=in_bulk).count() == 10
+
+
+def test_incremental_verification_starts_at_the_first_checkpoint_past_half_the_log():
+    world = bench.world_create()
+    list(bench.ledger_fill(world, entries=60, service_subjects=2))
+    for _ in range(3):  # three checkpoints: 20, 40, 60
+        ledger_sequence(batch_size=20)
+
+    rate, report = bench.ledger_verify_incremental_measure()
+
+    assert report.ok, report.problems
+    assert (rate.detail["from"], rate.entries, report.tree_size) == (40, 20, 60)
+
+
+@pytest.mark.postgres
+def test_the_sequencing_lag_is_sampled_while_appending_through_ledger_append(ledger_transactional_db):
+    world = bench.world_create()
+    *_, filled = bench.ledger_fill(world, entries=50, service_subjects=1)
+    bench.ledger_sequence_measure()
+
+    lag = bench.sequencing_lag_measure(filled.subject_ids, world.recipients, rate=40, seconds=1, rng=random.Random(1))
+
+    assert lag.appended == 40 and lag.ages and all(age >= 0 for age in lag.ages)
+    assert lag.left_pending == 0 and lag.runs == 40 and lag.checkpoints >= 1
+    assert LedgerLeaf.objects.count() == 90
+    assert bench.ledger_verify_measure()[1].ok

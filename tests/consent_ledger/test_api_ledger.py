@@ -11,8 +11,7 @@ from django.conf import settings
 
 from consent_ledger import services
 from consent_ledger.checkpoint import open_note
-from consent_ledger.ledger import entry_content
-from consent_ledger.merkle import canonical_bytes, verify_consistency, verify_inclusion
+from consent_ledger.merkle import verify_consistency, verify_inclusion
 from consent_ledger.models import Checkpoint, LedgerEntry
 from consent_ledger.sequencer import ledger_sequence
 
@@ -34,13 +33,13 @@ def log(ops, party):
         )
     while ledger_sequence(batch_size=5):
         pass
-    return list(LedgerEntry.objects.order_by("leaf_index"))
+    return list(LedgerEntry.objects.select_related("leaf").order_by("leaf__leaf_index"))
 
 
 @pytest.fixture
 def reference(log):
-    """pymerkle's own tree over the entries' RFC 8785 bytes."""
-    return pymerkle.InmemoryTree.init_from_entries([canonical_bytes(entry_content(e)) for e in log])
+    """pymerkle's own tree over the entries' stored RFC 8785 bytes (what each leaf commits to)."""
+    return pymerkle.InmemoryTree.init_from_entries([bytes(e.canonical) for e in log])
 
 
 def public_key(ops) -> Ed25519PublicKey:
@@ -122,3 +121,17 @@ def test_proofs_of_another_agencys_entries_are_404(ops, log, party):
     response = stranger.get(f"/api/v1/ledger/entries/{log[3].id}/proof")
 
     assert response.status_code == 404
+
+
+def test_a_proof_of_an_entry_not_yet_sequenced_is_422_retry_shortly(ops, log):
+    consent = services.consent_grant(
+        caller=ops.caller, subject_id=log[0].subject_id, form="verbal_witnessed", grantor="subject",
+        terms=services.Terms(categories=["identity"], purposes=["referral"], agencies=[str(ops.agency.id)]),
+    )
+    entry = LedgerEntry.objects.get(id=consent.granted_entry_id)  # queued for the sequencer, no leaf yet
+
+    response = ops.get(f"/api/v1/ledger/entries/{entry.id}/proof")
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["parameter"] == "tree_size"
+    assert entry.leaf_index is None
