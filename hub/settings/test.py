@@ -1,10 +1,22 @@
 """The test suite: DATABASE_URL chooses SQLite (default) or PostgreSQL."""
 
+import os
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
-from .base import OAUTH2_PROVIDER, REST_FRAMEWORK
+from .base import DATABASES, OAUTH2_PROVIDER, REST_FRAMEWORK
 
 DEBUG = False
 SECRET_KEY = "test-only-key-not-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, like the demo's, with its options (WAL, IMMEDIATE, busy timeout):
+    # a second thread (the live server's, the demo's webhook delivery pool) then
+    # waits for the write lock as the demo's requests do. Django's in-memory
+    # test database is shared-cache, where a second writer gets "database table
+    # is locked" at once whatever the timeout. One file per test process, so
+    # that suites run side by side never share one.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"hub-test-{os.getpid()}.sqlite3")}
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = [
     # Users' passwords in tests need no stretching; client secrets keep their hasher.

@@ -83,4 +83,4 @@ def ledger_log(ledger_caller, ledger_subject) -> list[LedgerEntry]:
         caller=caller, subject_id=subject_id, basis="court_order", terms=terms(caller), reference="III RC 12/25"
     )
     ledger_sequence()
-    return list(LedgerEntry.objects.order_by("leaf_index"))
+    return list(LedgerEntry.objects.select_related("leaf").order_by("leaf__leaf_index"))

@@ -39,7 +39,7 @@ def revoke(ops, consent_id):
 
 
 def disclosed_to(party, subject_id) -> set[str]:
-    bodies = LedgerEntry.objects.filter(subject_id=subject_id, kind=EntryKind.DISCLOSURE).values_list("body", flat=True)
+    bodies = [e.body for e in LedgerEntry.objects.filter(subject_id=subject_id, kind=EntryKind.DISCLOSURE)]
     return {c for b in bodies if b["recipient"] == str(party.agency.id) for c in b["categories"]}
 
 
