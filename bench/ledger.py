@@ -130,7 +130,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from bench.referrals import _database_create, _database_drop, _database_url, _django_close, _django_setup
+from bench.referrals import (
+    _database_create,
+    _database_drop,
+    _database_url,
+    _django_close,
+    _django_setup,
+)
 
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_ENTRIES = 100_000
@@ -464,7 +470,14 @@ class BulkWriter:
     def flush(self) -> None:
         """INSERT everything, parents first: an entry's seq (its pending
         row's key) comes back from its INSERT."""
-        from consent_ledger.models import LedgerEntry, LedgerNote, LedgerPending, Provision, Subject, SubjectReference
+        from consent_ledger.models import (
+            LedgerEntry,
+            LedgerNote,
+            LedgerPending,
+            Provision,
+            Subject,
+            SubjectReference,
+        )
 
         for model, rows in (
             (Subject, self.subjects), (SubjectReference, self.references), (LedgerEntry, self.entries),
@@ -716,7 +729,11 @@ def proofs_measure(rng: random.Random, *, samples: int = PROOF_SAMPLES) -> dict:
     proof's time includes reading its entry by id, as the view does."""
     from consent_ledger.merkle import HASH_SIZE, verify_consistency, verify_inclusion
     from consent_ledger.models import Checkpoint, LedgerEntry, LedgerLeaf
-    from consent_ledger.proofs import consistency_proof_for, current_tree_size, inclusion_proof_for
+    from consent_ledger.proofs import (
+        consistency_proof_for,
+        current_tree_size,
+        inclusion_proof_for,
+    )
 
     size = current_tree_size()
     root = bytes.fromhex(Checkpoint.objects.get(tree_size=size).root_hash)

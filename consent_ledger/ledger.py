@@ -96,7 +96,3 @@ def _nudge_sequencer() -> None:
 
 _NUDGED = "consent_ledger:sequencer-nudged"
 
-
-def entry_leaf_hash(entry: LedgerEntry) -> str:
-    """The leaf hash of the entry's content re-serialised from its columns and body."""
-    return leaf_hash(canonical_bytes({**entry_columns(entry), "body": entry.body})).hex()

@@ -12,14 +12,24 @@ import base64
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from .checkpoint import checkpoint_body, sign_note
 from .merkle import frontier_extend_nodes, frontier_root
-from .models import Checkpoint, LedgerLeaf, LedgerPending, MerkleNode, SequencerState, SigningKey
+from .models import (
+    Checkpoint,
+    LedgerLeaf,
+    LedgerPending,
+    MerkleNode,
+    SequencerState,
+    SigningKey,
+)
 
 
 @dataclass(frozen=True)

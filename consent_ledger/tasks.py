@@ -23,5 +23,8 @@ def notice_escalation_task() -> None:
 
 @shared_task(ignore_result=True)
 def ledger_verify_task(trigger: str = "schedule") -> None:
-    """Nightly, and when a DPO asks: the result is kept (VerificationRun)."""
+    """Nightly, and when a DPO asks: the whole log, every time (an incremental
+    run would not read the old rows again); the result is kept
+    (VerificationRun). A Celery prefork child may not fork, so there the
+    chunks are verified in the worker's own process."""
     verify_ledger_and_record(trigger=trigger)

@@ -1,36 +1,78 @@
 """Verify the consent ledger from what is stored (DESIGN.md 2, principle 4; 4.4).
 
-Everything is recomputed: each entry's leaf hash from its content, the Merkle
-tree from those recomputed hashes in leaf-index order, and every signed
-checkpoint is checked against that tree. A checkpoint whose root no longer
-matches proves that some entry between the last matching checkpoint and it
-was changed, removed or reordered (RFC 9162 §2.1.1: a root commits to every
-leaf and its position).
+Every entry's leaf is recomputed by hashing its stored canonical bytes (RFC
+9162 §2.1.1: the leaf commits to exactly those bytes), the Merkle tree is
+rebuilt from those leaves in leaf-index order, and every signed checkpoint is
+checked against it. A checkpoint whose root no longer matches proves that an
+entry between the last matching checkpoint and it was changed, removed or
+reordered (a root commits to every leaf and its position).
 
-Only reads: nothing is sequenced, signed or generated. On PostgreSQL the whole
-check reads one REPEATABLE READ, READ ONLY snapshot, so a sequencer committing
-meanwhile cannot make a sound log look broken.
+Verifying is hashing, not ORM work. The log is cut into aligned chunks of
+2**CHUNK_HEIGHT leaves. The fast path proves an intact chunk in bulk: one
+query reads its leaves in order, the verifier hashes the canonical bytes
+itself, compares all the stored leaf hashes at once and builds the chunk's
+subtree level by level; a chunk is clean when its leaves are contiguous, every
+stored leaf hash is the hash of the stored bytes, and the columns the
+application reads spell the frame of those bytes. Only a chunk the fast path
+flags goes through the precise path, entry by entry, which names what is
+wrong. Chunks are aligned and equal, so their roots combine like leaves
+(merkle.frontier_extend) and the root at any checkpoint inside a chunk is the
+log's frontier before the chunk plus the chunk's own complete subtrees up to
+that size: the verifier holds O(log n) hashes, never the leaves of the log.
+
+On PostgreSQL, worker processes verify chunks in parallel, each on its own
+connection joined to the main process's REPEATABLE READ, READ ONLY snapshot
+(pg_export_snapshot, as pg_dump -j does), so the whole run reads one state of
+the database and a sequencer committing meanwhile cannot make a sound log
+look broken. On SQLite (the demo) every chunk takes the precise path.
+
+Only reads: nothing is sequenced, signed or generated.
 """
 
+import gc
+import hashlib
+import multiprocessing
+import os
+import sys
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing import util as multiprocessing_util
 
+import orjson
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from psycopg import sql
 
 from .checkpoint import CheckpointError, open_note
-from .ledger import entry_leaf_hash
-from .merkle import HASH_SIZE, MerkleTree, frontier_root
-from .models import Checkpoint, LedgerEntry, SequencerState, SigningKey, VerificationRun
+from .ledger import entry_columns
+from .merkle import EMPTY_ROOT, HASH_SIZE, frontier_extend, frontier_root
+from .models import (
+    Checkpoint,
+    LedgerEntry,
+    LedgerLeaf,
+    LedgerPending,
+    SequencerState,
+    SigningKey,
+    VerificationRun,
+)
 from .sequencer import signing_key
 
-CHUNK_SIZE = 2000
+# Chunks of 2**14 leaves: a chunk's rows are a few megabytes, its result a few
+# hashes, and a million entries make 62 chunks to share between the workers.
+CHUNK_HEIGHT = 14
+# Rows per fetch when the ORM reads entries or checkpoints one by one.
+ORM_CHUNK = 2000
 # A systematically broken log would otherwise list one problem per entry.
 MAX_PROBLEMS = 100
 # How many entry ids a failing checkpoint's range names.
 MAX_RANGE_IDS = 10
+# The leaf of a position no entry holds: no checkpoint's root can cover it.
+_MISSING = bytes(HASH_SIZE)
 
 
 @dataclass
@@ -40,6 +82,12 @@ class VerifyReport:
     checkpoints_checked: int
     problems: list[str]
     first_problem: str | None
+    root_hash: str = ""  # hex root proven at tree_size; "" unless ok
+
+
+class VerificationRefused(Exception):
+    """Incremental verification cannot start from the checkpoint asked for;
+    the message says why. Nothing was verified."""
 
 
 @dataclass
@@ -58,94 +106,544 @@ class _Findings:
         return self.problems + more
 
 
-def verify_ledger() -> VerifyReport:
-    """Recompute the log from the stored entries and check every checkpoint."""
+def verify_ledger(
+    *, from_checkpoint: int | None = None, trusted_root: str | None = None, jobs: int | None = None
+) -> VerifyReport:
+    """Recompute the log from the stored entries and check every checkpoint.
+
+    With ``from_checkpoint=N``, verify incrementally: only the leaves from N
+    on and the checkpoints after N, in time proportional to the new entries.
+    This is a consistency check (RFC 9162 §2.1.4). The trusted root at N is
+    ``trusted_root`` (hex), else the root a successful run proved at tree
+    size N. The checkpoint at N must be signed by the log's key and carry that
+    root, and its stored frontier, the complete subtrees of the tree of size N,
+    must fold to it: the trusted root then authenticates the frontier. The
+    frontier extended by the leaves read from N on yields the roots of trees
+    whose first N leaves are the trusted tree, so every later checkpoint that
+    matches is proven to extend it, as a consistency proof would. (The nodes
+    of such a proof on the old tree's side are exactly that frontier.) What
+    the first N rows hold now is not read: a full run checks them.
+
+    ``jobs`` worker processes (default: one per CPU) verify chunks in
+    parallel on PostgreSQL. Raises VerificationRefused when the incremental
+    start is not consistent with the trusted root.
+    """
     findings = _Findings()
-    with _snapshot():
-        tree = _tree_of_entries(findings)
-        _check_unsequenced(findings)
-        checked = _check_checkpoints(tree, findings)
-        _check_sequencer_state(tree, findings)
+    with _snapshot() as owned:
+        key = _verification_key(findings)
+        start = _Start() if from_checkpoint is None else _trusted_start(from_checkpoint, trusted_root, key)
+        walk = _walk_log(start, key, findings, jobs if owned else 1)
+        _check_queue(start, walk.found, walk.end, findings)
+        _check_sequencer_state(walk.found, walk.root(), findings)
     problems = findings.all()
     return VerifyReport(
         ok=not problems,
-        tree_size=len(tree),
-        checkpoints_checked=checked,
+        tree_size=walk.found,
+        checkpoints_checked=walk.checkpoints.checked,
         problems=problems,
         first_problem=problems[0] if problems else None,
+        root_hash="" if problems or not walk.found else walk.root().hex(),
     )
 
 
-def verify_ledger_and_record(*, trigger: str) -> VerifyReport:
+def verify_ledger_and_record(
+    *, trigger: str, from_checkpoint: int | None = None, trusted_root: str | None = None, jobs: int | None = None
+) -> VerifyReport:
     """Verify, then keep the result for the DPO's status page (written after
-    the read-only snapshot has ended, so verification itself still only reads)."""
-    report = verify_ledger()
+    the read-only snapshot has ended, so verification itself still only
+    reads). A successful run keeps the root it proved: the trusted root of the
+    next incremental run from that size."""
+    report = verify_ledger(from_checkpoint=from_checkpoint, trusted_root=trusted_root, jobs=jobs)
     VerificationRun.objects.create(
-        finished_at=timezone.now(), ok=report.ok, tree_size=report.tree_size,
+        finished_at=timezone.now(), ok=report.ok, tree_size=report.tree_size, root_hash=report.root_hash,
         checkpoints_checked=report.checkpoints_checked, problems=report.problems, trigger=trigger,
     )
     return report
 
 
+# Every join of a run reads a range of the log through primary keys: stale
+# statistics must never turn one into a hash or merge join over the whole
+# entries table, once per chunk. (SET LOCAL: for this transaction only.)
+_PLAN_BY_KEYS = ("SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off")
+
+
 @contextmanager
-def _snapshot() -> Iterator[None]:
+def _snapshot() -> Iterator[bool]:
+    """One transaction for the whole run; yields whether it is ours (only
+    then can worker processes share its snapshot: a caller's transaction may
+    hold writes no other session sees)."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         # SET TRANSACTION must come first in a transaction: only when we own it.
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
+                for statement in _PLAN_BY_KEYS:
+                    cursor.execute(statement)
+        yield outermost
 
 
-# -- Entries -------------------------------------------------------------------
+# -- Where the walk starts -------------------------------------------------------
 
 
-def _describe(entry: LedgerEntry) -> str:
-    where = "not yet sequenced" if entry.leaf_index is None else f"leaf index {entry.leaf_index}"
-    return f"entry {entry.id} (seq {entry.seq}, {where})"
+@dataclass(frozen=True)
+class _Start:
+    """The verified prefix the walk extends: nothing, or a trusted checkpoint's tree."""
+
+    size: int = 0
+    frontier: tuple[bytes, ...] = ()
 
 
-def _recomputed_leaf(entry: LedgerEntry, findings: _Findings) -> bytes:
+@dataclass(frozen=True)
+class _Bounds:
+    start: int  # where this run's walk starts (0, or the trusted checkpoint's size)
+    end: int  # where it ends (_log_end)
+
+
+def _trusted_start(size: int, trusted_root: str | None, key) -> _Start:
+    if size < 0:
+        raise VerificationRefused(f"no checkpoint at tree size {size}")
+    root = _trusted_root(size, trusted_root)
+    row = Checkpoint.objects.filter(tree_size=size).first()
+    if row is None:
+        raise VerificationRefused(f"no checkpoint at tree size {size}")
+    refused = f"checkpoint {size} is not consistent with the trusted root {root.hex()}"
+    if key is None:
+        raise VerificationRefused(f"{refused}: no signing key {settings.LEDGER_KEY_NAME!r} to verify it with")
     try:
-        recomputed = entry_leaf_hash(entry)
-    except ValueError as exc:  # RFC 8785 refuses, e.g., integers beyond 2**53
-        findings.add(f"{_describe(entry)}: its content cannot be canonicalised ({exc}): the entry was changed")
-        return bytes(HASH_SIZE)  # a leaf no checkpoint's root can cover
-    if recomputed != entry.leaf_hash:
-        findings.add(
-            f"{_describe(entry)}: stored leaf hash {entry.leaf_hash} but its content hashes to "
-            f"{recomputed}: the entry was changed"
+        signed = open_note(row.note, key.name, key.public_key, origin=settings.LEDGER_ORIGIN)
+    except CheckpointError as exc:
+        raise VerificationRefused(f"{refused}: its signed note does not verify ({exc.code}: {exc})") from None
+    if (signed.tree_size, signed.root_hash, row.root_hash) != (size, root, root.hex()):
+        raise VerificationRefused(f"{refused}: it is signed for root {signed.root_hash.hex()}")
+    if not row.frontier:
+        raise VerificationRefused(f"{refused}: it carries no frontier (signed before frontiers were kept); "
+                                  "verify in full")
+    frontier = _decoded_frontier(row.frontier, size)
+    if frontier is None or frontier_root(frontier) != root:
+        raise VerificationRefused(f"{refused}: its stored frontier does not fold to that root")
+    return _Start(size, tuple(frontier))
+
+
+def _trusted_root(size: int, given: str | None) -> bytes:
+    if given is None:
+        given = (
+            VerificationRun.objects.filter(ok=True, tree_size=size).exclude(root_hash="")
+            .order_by("-finished_at").values_list("root_hash", flat=True).first()
         )
-    return bytes.fromhex(recomputed)
+        if given is None:
+            raise VerificationRefused(
+                f"no trusted root at tree size {size}: give one (--root), or verify in full first "
+                "(a successful run keeps the root it proved)"
+            )
+    try:
+        root = bytes.fromhex(given)
+    except ValueError:
+        root = b""
+    if len(root) != HASH_SIZE:
+        raise VerificationRefused(f"the trusted root must be {2 * HASH_SIZE} hex digits, not {given!r}")
+    return root
 
 
-def _tree_of_entries(findings: _Findings) -> MerkleTree:
-    """The tree of the recomputed leaf hashes of the sequenced entries, in leaf order."""
-    tree, previous = MerkleTree(), None
-    entries = LedgerEntry.objects.filter(leaf_index__isnull=False).order_by("leaf_index")
-    for entry in entries.iterator(chunk_size=CHUNK_SIZE):
-        if entry.leaf_index != len(tree):
-            findings.add(_gap_problem(len(tree), entry, previous))
-        tree.append(_recomputed_leaf(entry, findings))
-        previous = entry
-    return tree
+def _decoded_frontier(frontier, size: int) -> list[bytes] | None:
+    """A stored frontier as hashes, or None unless it is one hash per complete
+    subtree of a tree of that size (RFC 9162 §2.1.1 decomposition)."""
+    try:
+        nodes = [bytes.fromhex(node) for node in frontier]
+    except (TypeError, ValueError):
+        return None
+    if len(nodes) != size.bit_count() or any(len(node) != HASH_SIZE for node in nodes):
+        return None
+    return nodes
 
 
-def _gap_problem(expected: int, entry: LedgerEntry, previous: LedgerEntry | None) -> str:
-    if entry.leaf_index < expected:
-        return f"{_describe(entry)}: leaf index out of order (expected {expected})"
-    after = f"after {_describe(previous)}" if previous else "at the start of the log"
-    return (
-        f"{_leaf_range(expected, entry.leaf_index)} missing: an entry was removed "
-        f"({after}, before {_describe(entry)})"
+# -- The walk over the log ---------------------------------------------------------
+
+
+@dataclass
+class _Chunk:
+    """One chunk's verified summary: for each size s it covers (the checkpoint
+    sizes inside it and its end), the complete subtrees of leaves [lo, s),
+    largest first. `nodes` is None when the fast path flagged the chunk."""
+
+    lo: int
+    hi: int
+    found: int
+    nodes: dict[int, list[bytes]] | None
+
+
+class _Tree:
+    """The recomputed tree as the walk passes it: its size and frontier."""
+
+    def __init__(self, start: _Start) -> None:
+        self.size, self.frontier = start.size, list(start.frontier)
+
+    def root(self) -> bytes:
+        return frontier_root(self.frontier)
+
+    def root_in(self, chunk: _Chunk, size: int) -> bytes:
+        """The root at a size inside the next aligned chunk: this tree's
+        frontier followed by the chunk's complete subtrees up to that size."""
+        return frontier_root(self.frontier + chunk.nodes[size])
+
+    def pass_chunk(self, chunk: _Chunk) -> None:
+        nodes = chunk.nodes[chunk.hi]
+        if chunk.hi - chunk.lo == 1 << CHUNK_HEIGHT:
+            # Aligned equal chunks are the leaves of a tree of chunks.
+            self.frontier = frontier_extend(self.frontier, chunk.lo >> CHUNK_HEIGHT, nodes)
+        else:  # the last, partial chunk: its subtrees are all smaller than the frontier's
+            self.frontier += nodes
+        self.size = chunk.hi
+
+    def pass_leaves(self, leaves: list[bytes]) -> None:
+        """Extend leaf by leaf (for a start that is not aligned to a chunk)."""
+        self.frontier = frontier_extend(self.frontier, self.size, leaves)
+        self.size += len(leaves)
+
+
+@dataclass
+class _Walk:
+    end: int
+    found: int
+    tree: _Tree
+    checkpoints: "_Checkpoints"
+
+    def root(self) -> bytes:
+        return self.tree.root()
+
+
+def _walk_log(start: _Start, key, findings: _Findings, jobs: int | None) -> _Walk:
+    """Verify the leaves [start, end) chunk by chunk, checking each checkpoint
+    as its size is passed; then the checkpoints beyond the stored leaves."""
+    end = _log_end(start.size, findings)
+    checkpoints = _Checkpoints(start.size, key, findings)
+    walk = _Walk(end=end, found=start.size, tree=_Tree(start), checkpoints=checkpoints)
+    checkpoints.check_upto(0, lambda row: EMPTY_ROOT)  # a checkpoint of the empty tree, if any
+    bounds = _Bounds(start.size, end)
+    head_end = min(end, _chunk_boundary_from(start.size))
+    if head_end > start.size:
+        _walk_head(walk, bounds, head_end, findings)
+    for chunk in _chunks(head_end, end, jobs):
+        if chunk.nodes is None:
+            chunk = _precise_chunk(chunk.lo, chunk.hi, bounds, findings)
+        walk.found += chunk.found
+        checkpoints.check_upto(chunk.hi, lambda row, chunk=chunk: walk.tree.root_in(chunk, row.tree_size))
+        walk.tree.pass_chunk(chunk)
+    checkpoints.check_rest(walk.found)
+    return walk
+
+
+def _chunk_boundary_from(size: int) -> int:
+    """The first multiple of the chunk size at or after `size`."""
+    return -(-size >> CHUNK_HEIGHT) << CHUNK_HEIGHT
+
+
+def _walk_head(walk: _Walk, bounds: _Bounds, hi: int, findings: _Findings) -> None:
+    """The leaves from an unaligned start to the next chunk boundary, in process."""
+    lo = walk.tree.size
+    found, leaves = (None, None)
+    if connection.vendor == "postgresql":
+        with _raw_cursor() as cursor, _gc_paused():
+            found, leaves = _fast_leaves(cursor, lo, hi)
+    if leaves is None:
+        found, leaves = _precise_leaves(lo, hi, bounds, findings)
+    walk.found += found
+    for row in walk.checkpoints.upto(hi):
+        walk.tree.pass_leaves(leaves[walk.tree.size - lo : row.tree_size - lo])
+        walk.checkpoints.check(row, walk.tree.root())
+    walk.tree.pass_leaves(leaves[walk.tree.size - lo :])
+
+
+def _log_end(start: int, findings: _Findings) -> int:
+    """Where the walk ends: after the last leaf, but never beyond the largest
+    size the log states (its sequencer state, its latest checkpoint), so one
+    leaf given a huge index cannot make the walk hash a billion missing
+    leaves. Leaves outside [0, end) are reported."""
+    last = (
+        LedgerLeaf.objects.filter(leaf_index__gte=start).order_by("-leaf_index")
+        .values_list("leaf_index", flat=True).first()
+    )
+    stated = max(
+        SequencerState.objects.filter(pk=1).values_list("tree_size", flat=True).first() or 0,
+        Checkpoint.objects.order_by("-tree_size").values_list("tree_size", flat=True).first() or 0,
+        start,
+    )
+    end = start if last is None else max(start, min(last + 1, stated))
+    outside = LedgerLeaf.objects.filter(Q(leaf_index__lt=0) | Q(leaf_index__gte=end)).select_related("entry")
+    for leaf in outside.order_by("leaf_index")[: MAX_PROBLEMS + 1]:
+        findings.add(f"{_describe(leaf.entry, leaf.leaf_index)}: leaf index outside the log "
+                     f"(its {end} leaves are numbered from 0)")
+    return end
+
+
+def _chunks(lo: int, end: int, jobs: int | None) -> Iterator[_Chunk]:
+    """The aligned chunks of [lo, end), in order, verified where they best can be."""
+    spans = [(start, min(start + (1 << CHUNK_HEIGHT), end)) for start in range(lo, end, 1 << CHUNK_HEIGHT)]
+    if connection.vendor != "postgresql":
+        for start, stop in spans:
+            yield _Chunk(start, stop, 0, None)  # SQLite: the precise path only
+    elif (workers := _worker_count(jobs, len(spans))) > 1:
+        yield from _parallel_chunks(spans, workers)
+    else:
+        with _raw_cursor() as cursor:
+            for start, stop in spans:
+                yield _fast_chunk(cursor, start, stop)
+
+
+def _worker_count(jobs: int | None, chunks: int) -> int:
+    if chunks < 2 or multiprocessing.current_process().daemon:
+        return 1
+    # A Celery prefork child is daemonic in billiard's bookkeeping, not multiprocessing's.
+    billiard = sys.modules.get("billiard.process")
+    if billiard is not None and billiard.current_process().daemon:
+        return 1
+    return max(1, min(jobs or os.cpu_count() or 1, chunks))
+
+
+# -- Fast path: a chunk proven in bulk -----------------------------------------------
+
+_LEAF_TABLE, _ENTRY_TABLE = LedgerLeaf._meta.db_table, LedgerEntry._meta.db_table
+_CHECKPOINT_TABLE = Checkpoint._meta.db_table
+
+# The columns against the canonical bytes, in SQL on bytea, parsing no JSON and
+# with no expression that can raise on tampered bytes. RFC 8785 sorts the
+# content's keys (actor, body, id, kind, recorded_at, recorded_by, subject),
+# so intact bytes are exactly PREFIX + the body + SUFFIX, spelt from the
+# columns as ledger.entry_columns spells them. This check may run in the
+# database: the columns are what the application itself reads from this
+# database, so a database that lied here would lie to the application too.
+# The hashing may not: it is what makes the signed roots bind the stored
+# bytes, and a database that lied about hashes could hide changed rows, so the
+# verifier hashes the bytes itself.
+#
+# actor and kind are quoted as they are, not through to_json (a third of the
+# check's cost), and only when `plain`: free of '"' and '\'. Then the match is
+# exact: in JSON bytes a run without quote or backslash between the opening
+# '"' and a '"' that follows it is the whole string, unescaped. A value with
+# either (never one the hub writes) fails the check and takes the precise path.
+_PLAIN = """strpos(e.actor, '"') = 0 AND strpos(e.actor, '\\') = 0
+    AND strpos(e.kind, '"') = 0 AND strpos(e.kind, '\\') = 0"""
+_PREFIX = """convert_to('{"actor":"' || e.actor || '","body":', 'UTF8')"""
+_SUFFIX = """convert_to(',"id":"' || e.id::text || '","kind":"' || e.kind
+    || '","recorded_at":"' || to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    || '","recorded_by":"' || e.recorded_by_id::text || '","subject":"' || e.subject_id::text || '"}', 'UTF8')"""
+# OFFSET 0 keeps the inner query apart, so each row's prefix and suffix are
+# built once, not once per use.
+_FAST_SQL = f"""
+SELECT leaf_index, leaf_hash, canonical,
+       plain AND octet_length(canonical) > octet_length(p) + octet_length(s)
+       AND substring(canonical FROM 1 FOR octet_length(p)) = p
+       AND substring(canonical FROM octet_length(canonical) - octet_length(s) + 1) = s
+FROM (SELECT l.leaf_index, e.leaf_hash, e.canonical, {_PLAIN} AS plain, {_PREFIX} AS p, {_SUFFIX} AS s
+      FROM {_LEAF_TABLE} l JOIN {_ENTRY_TABLE} e ON e.seq = l.entry_id
+      WHERE l.leaf_index >= %s AND l.leaf_index < %s
+      ORDER BY l.leaf_index OFFSET 0) framed
+ORDER BY leaf_index
+"""
+_SIZES_SQL = f"SELECT tree_size FROM {_CHECKPOINT_TABLE} WHERE tree_size > %s AND tree_size < %s"
+
+
+def _fast_leaves(cursor, lo: int, hi: int) -> tuple[int, list[bytes] | None]:
+    """(leaves found, their hashes) for [lo, hi); the hashes are None unless
+    the chunk is clean: every position held, every stored leaf hash the hash
+    of the stored bytes, every entry's columns spelling the frame of its
+    bytes, so that the precise path would find nothing wrong in those terms.
+    The body inside the frame is not parsed here: bytes changed there change
+    the leaf, which then no longer matches the stored leaf hash (the chunk is
+    flagged) or, re-hashed too, the signed roots (the checkpoints name it)."""
+    cursor.execute(_FAST_SQL, (lo, hi))
+    rows = cursor.fetchall()
+    if not rows:
+        return 0, None
+    indexes, hashes, canonicals, framed = zip(*rows)
+    sha256 = hashlib.sha256
+    leaves = [sha256(b"\x00" + canonical).digest() for canonical in canonicals]  # RFC 9162 §2.1.1
+    clean = (
+        len(rows) == hi - lo and indexes[0] == lo and indexes[-1] == hi - 1  # leaf_index is unique
+        and all(framed) and b"".join(leaves).hex() == "".join(hashes)
+    )
+    return len(rows), leaves if clean else None
+
+
+def _fast_chunk(cursor, lo: int, hi: int) -> _Chunk:
+    with _gc_paused():
+        found, leaves = _fast_leaves(cursor, lo, hi)
+        if leaves is None:
+            return _Chunk(lo, hi, found, None)
+        cursor.execute(_SIZES_SQL, (lo, hi))
+        return _Chunk(lo, hi, found, _chunk_nodes(lo, leaves, [size for (size,) in cursor.fetchall()]))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """A chunk's rows, leaves and nodes are some hundred thousand fresh
+    objects and no reference cycles: the cyclic collector would only rescan
+    them, at about a third of the fast path's Python time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _chunk_nodes(lo: int, leaves: list[bytes], sizes) -> dict[int, list[bytes]]:
+    """For each size s in `sizes` and for the chunk's end, the complete
+    subtrees of leaves [lo, s), largest first, from the chunk's subtree built
+    level by level (RFC 9162 §2.1.1 interior nodes)."""
+    sha256 = hashlib.sha256
+    levels = [leaves]
+    while len(levels[-1]) > 1:
+        level = levels[-1]
+        levels.append([sha256(b"\x01" + left + right).digest() for left, right in zip(level[0::2], level[1::2])])
+    return {size: _leading_subtrees(levels, size - lo) for size in [*sizes, lo + len(leaves)]}
+
+
+def _leading_subtrees(levels: list[list[bytes]], count: int) -> list[bytes]:
+    """The binary decomposition of the first `count` leaves: one subtree per 1 bit, largest first."""
+    nodes, start = [], 0
+    for height in range(count.bit_length() - 1, -1, -1):
+        if count >> height & 1:
+            nodes.append(levels[height][start >> height])
+            start += 1 << height
+    return nodes
+
+
+@contextmanager
+def _raw_cursor() -> Iterator:
+    """A binary psycopg cursor on Django's connection, in the run's snapshot."""
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    cursor.format = psycopg.pq.Format.BINARY
+    with cursor:
+        yield cursor
+
+
+# -- Parallel: worker processes in the same snapshot ------------------------------------
+
+_worker_cursor = None
+
+
+def _parallel_chunks(spans: list[tuple[int, int]], workers: int) -> Iterator[_Chunk]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_export_snapshot()")
+        (snapshot,) = cursor.fetchone()
+    params = {k: v for k, v in connection.get_connection_params().items() if k not in ("cursor_factory", "context")}
+    # fork: the workers need no Django setup and start at once; they never
+    # touch Django's connection (its socket is shared with this process).
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+        initializer=_worker_start, initargs=(params, snapshot),
+    )
+    try:
+        yield from pool.map(_worker_chunk, spans)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_start(params: dict, snapshot: str) -> None:
+    """In a worker: its own connection, joined to the main process's snapshot."""
+    global _worker_cursor
+    conn = psycopg.connect(**params)
+    conn.isolation_level, conn.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+    conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+    # The workers are the parallelism; the planner's own would only compete for the cores.
+    for statement in (*_PLAN_BY_KEYS, "SET LOCAL max_parallel_workers_per_gather = 0"):
+        conn.execute(statement)
+    multiprocessing_util.Finalize(None, conn.close, exitpriority=10)  # run as the worker exits
+    _worker_cursor = psycopg.Cursor(conn)
+    _worker_cursor.format = psycopg.pq.Format.BINARY
+
+
+def _worker_chunk(span: tuple[int, int]) -> _Chunk:
+    return _fast_chunk(_worker_cursor, *span)
+
+
+# -- Precise path: entry by entry, naming what is wrong -----------------------------------
+
+
+def _precise_chunk(lo: int, hi: int, bounds: _Bounds, findings: _Findings) -> _Chunk:
+    found, leaves = _precise_leaves(lo, hi, bounds, findings)
+    sizes = Checkpoint.objects.filter(tree_size__gt=lo, tree_size__lt=hi).values_list("tree_size", flat=True)
+    return _Chunk(lo, hi, found, _chunk_nodes(lo, leaves, sizes))
+
+
+def _precise_leaves(lo: int, hi: int, bounds: _Bounds, findings: _Findings) -> tuple[int, list[bytes]]:
+    """(leaves found, the leaves of positions lo..hi-1): the hash of each
+    entry's stored bytes, _MISSING where no entry holds the position; every
+    problem found is reported."""
+    leaves, previous, found = [], None, 0
+    rows = LedgerLeaf.objects.filter(leaf_index__gte=lo, leaf_index__lt=hi).select_related("entry")
+    for leaf in rows.order_by("leaf_index").iterator(chunk_size=ORM_CHUNK):
+        position = lo + len(leaves)
+        if leaf.leaf_index > position:
+            _report_gap(position, leaf, previous, bounds, findings)
+            leaves += [_MISSING] * (leaf.leaf_index - position)
+        leaves.append(_checked_leaf(leaf.entry, leaf.leaf_index, findings))
+        previous, found = leaf, found + 1
+    if len(leaves) < hi - lo:
+        following = LedgerLeaf.objects.filter(leaf_index__gte=hi).select_related("entry").order_by("leaf_index")
+        _report_gap(lo + len(leaves), following.first(), previous, bounds, findings)
+        leaves += [_MISSING] * (hi - lo - len(leaves))
+    return found, leaves
+
+
+def _report_gap(first: int, following: LedgerLeaf | None, previous: LedgerLeaf | None,
+                bounds: _Bounds, findings: _Findings) -> None:
+    """Leaves first.. are missing. Reported once, by the chunk where the gap
+    starts: a chunk whose first positions are missing reports them only if
+    the position before is held (or is before the walk's start)."""
+    if previous is None and first > 0:
+        previous = LedgerLeaf.objects.filter(leaf_index=first - 1).select_related("entry").first()
+        if previous is None and first > bounds.start:
+            return  # the gap started in an earlier chunk, which reported it
+    if previous is not None:
+        after = f"after {_describe(previous.entry, previous.leaf_index)}"
+    else:
+        after = "at the start of the log" if first == 0 else f"from tree size {first}, where this run starts"
+    if following is None or following.leaf_index >= bounds.end:
+        findings.add(f"{_leaf_range(first, bounds.end)} missing: an entry was removed ({after}, at the end of the log)")
+        return
+    findings.add(
+        f"{_leaf_range(first, following.leaf_index)} missing: an entry was removed "
+        f"({after}, before {_describe(following.entry, following.leaf_index)})"
     )
 
 
-def _check_unsequenced(findings: _Findings) -> None:
-    entries = LedgerEntry.objects.filter(leaf_index__isnull=True).order_by("seq")
-    for entry in entries.iterator(chunk_size=CHUNK_SIZE):
-        _recomputed_leaf(entry, findings)
+def _checked_leaf(entry: LedgerEntry, leaf_index: int | None, findings: _Findings) -> bytes:
+    """The entry's leaf, always the hash of its stored bytes (RFC 9162
+    §2.1.1); each way the entry disagrees with those bytes is reported."""
+    canonical = bytes(entry.canonical)
+    leaf = hashlib.sha256(b"\x00" + canonical).digest()
+    if leaf.hex() != entry.leaf_hash:
+        findings.add(f"{_describe(entry, leaf_index)}: stored leaf hash {entry.leaf_hash} but its bytes hash to "
+                     f"{leaf.hex()}: the entry was changed")
+    problem = _content_problem(entry, canonical)
+    if problem:
+        findings.add(f"{_describe(entry, leaf_index)}: {problem}: the entry was changed")
+    return leaf
+
+
+def _content_problem(entry: LedgerEntry, canonical: bytes) -> str | None:
+    try:
+        content = orjson.loads(canonical)
+    except orjson.JSONDecodeError as exc:
+        return f"its content cannot be decoded ({exc})"
+    if not isinstance(content, dict) or "body" not in content:
+        return "its content is not an object with a body"
+    stated = {name: value for name, value in content.items() if name != "body"}
+    columns = entry_columns(entry)
+    differing = sorted(name for name in stated.keys() | columns.keys() if stated.get(name) != columns.get(name))
+    if differing:
+        # Names only: a problem text never carries what a field holds.
+        return f"its columns do not match its content ({', '.join(differing[:len(columns)])})"
+    return None
+
+
+def _describe(entry: LedgerEntry, leaf_index: int | None) -> str:
+    where = "not yet sequenced" if leaf_index is None else f"leaf index {leaf_index}"
+    return f"entry {entry.id} (seq {entry.seq}, {where})"
 
 
 def _leaf_range(lo: int, hi: int) -> str:
@@ -153,18 +651,112 @@ def _leaf_range(lo: int, hi: int) -> str:
     return f"leaf index {lo}" if hi - lo == 1 else f"leaf indexes {lo}-{hi - 1}"
 
 
-# -- Checkpoints -----------------------------------------------------------------
+# -- The sequencer's queue: entries not yet in the log ----------------------------------------
 
 
-def _check_checkpoints(tree: MerkleTree, findings: _Findings) -> int:
-    """Check every checkpoint in tree-size order; returns how many were checked."""
-    checked, good_size = 0, 0
-    key = _verification_key(findings)
-    for row in Checkpoint.objects.order_by("tree_size").iterator(chunk_size=CHUNK_SIZE):
-        checked += 1
-        if key is not None and _checkpoint_holds(row, key, tree, good_size, findings):
-            good_size = row.tree_size
-    return checked
+def _check_queue(start: _Start, found: int, end: int, findings: _Findings) -> None:
+    """Queued entries are checked like the sequenced ones, but not required in
+    the log; the leaf hash their queue row holds is the one the sequencer will
+    sign. An entry neither in the log nor queued lost its leaf or queue row."""
+    queued = LedgerPending.objects.select_related("entry").order_by("entry_id")
+    for pending in queued.iterator(chunk_size=ORM_CHUNK):
+        leaf = _checked_leaf(pending.entry, None, findings).hex()
+        if pending.leaf_hash != leaf:
+            findings.add(f"{_describe(pending.entry, None)}: its queue row holds leaf hash {pending.leaf_hash} "
+                         f"but its bytes hash to {leaf}: the queue row was changed")
+    both = LedgerLeaf.objects.filter(entry_id__in=LedgerPending.objects.values("entry_id")).select_related("entry")
+    for leaf in both.order_by("leaf_index")[: MAX_PROBLEMS + 1]:
+        findings.add(f"{_describe(leaf.entry, leaf.leaf_index)}: in the log and still queued for the sequencer")
+    if start.size == 0 and _entries_accounted(found, end, both.count()):
+        return
+    for entry in _unlogged_entries(start)[: MAX_PROBLEMS + 1]:
+        findings.add(f"entry {entry.id} (seq {entry.seq}): neither in the log nor queued for the sequencer: "
+                     "its leaf or its queue row was removed")
+
+
+def _entries_accounted(found: int, end: int, queued_and_logged: int) -> bool:
+    """Counting, not joining, on a full walk: every entry is a leaf the walk
+    found, a leaf outside the log, or queued (leaf and queue rows each name
+    one entry: their entry_id is unique)."""
+    outside = LedgerLeaf.objects.filter(
+        Q(leaf_index__lt=0) | Q(leaf_index__gte=end), Exists(LedgerEntry.objects.filter(seq=OuterRef("entry_id")))
+    ).count()
+    queued = LedgerPending.objects.count()
+    return LedgerEntry.objects.count() == found + outside + queued - queued_and_logged
+
+
+def _unlogged_entries(start: _Start):
+    entries = LedgerEntry.objects.filter(
+        ~Exists(LedgerLeaf.objects.filter(entry_id=OuterRef("seq"))),
+        ~Exists(LedgerPending.objects.filter(entry_id=OuterRef("seq"))),
+    )
+    if start.size:
+        # Incremental: the entries appended since the trusted tree's last leaf.
+        boundary = LedgerLeaf.objects.filter(leaf_index=start.size - 1).values_list("entry_id", flat=True).first()
+        entries = entries.filter(seq__gt=boundary or 0)
+    return entries.order_by("seq")
+
+
+# -- Checkpoints -----------------------------------------------------------------------
+
+
+class _Checkpoints:
+    """The signed checkpoints after the walk's start, read in tree-size order
+    and checked as the walk passes their sizes."""
+
+    def __init__(self, after: int, key, findings: _Findings) -> None:
+        self.key, self.findings = key, findings
+        self.checked = 1 if after else 0  # a trusted start's checkpoint was checked
+        self.good_size = after  # the largest size up to which the entries matched a checkpoint
+        rows = Checkpoint.objects.filter(tree_size__gt=after) if after else Checkpoint.objects.all()
+        self._rows = rows.order_by("tree_size").iterator(chunk_size=ORM_CHUNK)
+        self._next = next(self._rows, None)
+
+    def upto(self, size: int) -> Iterator[Checkpoint]:
+        while self._next is not None and self._next.tree_size <= size:
+            row, self._next = self._next, next(self._rows, None)
+            yield row
+
+    def check_upto(self, size: int, root_of) -> None:
+        for row in self.upto(size):
+            self.check(row, root_of(row))
+
+    def check_rest(self, found: int) -> None:
+        """Checkpoints beyond the stored leaves."""
+        for row in self.upto(sys.maxsize):
+            self.check(row, None, found)
+
+    def check(self, row: Checkpoint, root: bytes | None, found: int = 0) -> None:
+        """`root`: the recomputed root at the checkpoint's size, None when the
+        log holds fewer leaves (`found` sequenced entries)."""
+        self.checked += 1
+        if self.key is not None and self._holds(row, root, found):
+            self.good_size = row.tree_size
+
+    def _holds(self, row: Checkpoint, root: bytes | None, found: int) -> bool:
+        where = f"checkpoint at tree size {row.tree_size} (id {row.pk})"
+        try:
+            signed = open_note(row.note, self.key.name, self.key.public_key, origin=settings.LEDGER_ORIGIN)
+        except CheckpointError as exc:
+            self.findings.add(f"{where}: the signed note does not verify ({exc.code}: {exc})")
+            return False
+        if (signed.tree_size, signed.root_hash.hex()) != (row.tree_size, row.root_hash):
+            self.findings.add(f"{where}: the signed note says size {signed.tree_size}, root "
+                              f"{signed.root_hash.hex()}; the row says root {row.root_hash}")
+            return False
+        if row.frontier:
+            frontier = _decoded_frontier(row.frontier, row.tree_size)
+            if frontier is None or frontier_root(frontier) != signed.root_hash:
+                self.findings.add(f"{where}: its stored frontier does not fold to the signed root")
+                return False
+        if root is None:
+            self.findings.add(f"{where}: only {found} sequenced entries are stored: entries were removed")
+            return False
+        if root != signed.root_hash:
+            self.findings.add(f"{where}: the entries do not hash to the signed root; "
+                              f"{_changed_range(self.good_size, row.tree_size)}")
+            return False
+        return True
 
 
 def _verification_key(findings: _Findings):
@@ -178,48 +770,24 @@ def _verification_key(findings: _Findings):
     return signing_key()
 
 
-def _checkpoint_holds(row: Checkpoint, key, tree: MerkleTree, good_size: int, findings: _Findings) -> bool:
-    where = f"checkpoint at tree size {row.tree_size} (id {row.pk})"
-    try:
-        signed = open_note(row.note, key.name, key.public_key, origin=settings.LEDGER_ORIGIN)
-    except CheckpointError as exc:
-        findings.add(f"{where}: the signed note does not verify ({exc.code}: {exc})")
-        return False
-    if (signed.tree_size, signed.root_hash.hex()) != (row.tree_size, row.root_hash):
-        findings.add(f"{where}: the signed note says size {signed.tree_size}, root "
-                     f"{signed.root_hash.hex()}; the row says root {row.root_hash}")
-        return False
-    if row.tree_size > len(tree):
-        findings.add(f"{where}: only {len(tree)} sequenced entries are stored: entries were removed")
-        return False
-    if tree.root(row.tree_size) != signed.root_hash:
-        findings.add(f"{where}: the entries do not hash to the signed root; "
-                     f"{_changed_range(good_size, row.tree_size)}")
-        return False
-    return True
-
-
 def _changed_range(lo: int, hi: int) -> str:
-    entries = LedgerEntry.objects.filter(leaf_index__gte=lo, leaf_index__lt=hi).order_by("leaf_index")
-    ids = [str(i) for i in entries.values_list("id", flat=True)[:MAX_RANGE_IDS]]
+    leaves = LedgerLeaf.objects.filter(leaf_index__gte=lo, leaf_index__lt=hi).order_by("leaf_index")
+    ids = [str(i) for i in leaves.values_list("entry__id", flat=True)[:MAX_RANGE_IDS]]
     more = f" and {hi - lo - len(ids)} more" if len(ids) == MAX_RANGE_IDS < hi - lo else ""
     noun = "entry" if len(ids) == 1 and not more else "entries"
     listed = f"{noun} {', '.join(ids)}{more}" if ids else "no entries"
     return f"{_leaf_range(lo, hi)} ({listed}) changed, removed or reordered"
 
 
-# -- Sequencer state ---------------------------------------------------------------
+# -- Sequencer state -------------------------------------------------------------------
 
 
-def _check_sequencer_state(tree: MerkleTree, findings: _Findings) -> None:
+def _check_sequencer_state(found: int, root: bytes, findings: _Findings) -> None:
     state = SequencerState.objects.filter(pk=1).first() or SequencerState(tree_size=0, frontier=[])
-    if state.tree_size != len(tree):
+    if state.tree_size != found:
         findings.add(f"sequencer state says tree size {state.tree_size}, "
-                     f"but {len(tree)} sequenced entries are stored")
+                     f"but {found} sequenced entries are stored")
         return
-    try:
-        root = frontier_root([bytes.fromhex(node) for node in state.frontier])
-    except (TypeError, ValueError):
-        root = None
-    if root != tree.root():
-        findings.add(f"sequencer state: its frontier root does not match the entries' root at size {len(tree)}")
+    frontier = _decoded_frontier(state.frontier, state.tree_size)
+    if frontier is None or frontier_root(frontier) != root:
+        findings.add(f"sequencer state: its frontier root does not match the entries' root at size {found}")

@@ -11,7 +11,14 @@ from django.test import override_settings
 
 from consent_ledger import triggers
 from consent_ledger.ledger import ledger_append
-from consent_ledger.models import Checkpoint, EntryKind, LedgerEntry, LedgerLeaf, LedgerPending, MerkleNode
+from consent_ledger.models import (
+    Checkpoint,
+    EntryKind,
+    LedgerEntry,
+    LedgerLeaf,
+    LedgerPending,
+    MerkleNode,
+)
 from consent_ledger.sequencer import ledger_sequence
 from consent_ledger.services import subject_create
 

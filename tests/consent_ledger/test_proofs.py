@@ -16,8 +16,19 @@ from hypothesis import strategies as st
 from consent_ledger import triggers
 from consent_ledger.ledger import ledger_append
 from consent_ledger.merkle import MerkleTree, verify_consistency, verify_inclusion
-from consent_ledger.models import Checkpoint, EntryKind, LedgerEntry, LedgerLeaf, MerkleNode
-from consent_ledger.proofs import PROOF_UNAVAILABLE, ProofUnavailable, consistency_proof_for, inclusion_proof_for
+from consent_ledger.models import (
+    Checkpoint,
+    EntryKind,
+    LedgerEntry,
+    LedgerLeaf,
+    MerkleNode,
+)
+from consent_ledger.proofs import (
+    PROOF_UNAVAILABLE,
+    ProofUnavailable,
+    consistency_proof_for,
+    inclusion_proof_for,
+)
 from consent_ledger.sequencer import ledger_sequence
 from consent_ledger.services import subject_create
 from tests.conftest import example_rolled_back

@@ -19,7 +19,15 @@ from agencies.services import agency_create
 from consent_ledger.checkpoint import open_note
 from consent_ledger.ledger import entry_build, ledger_append
 from consent_ledger.merkle import MerkleTree
-from consent_ledger.models import Checkpoint, LedgerEntry, LedgerLeaf, LedgerPending, MerkleNode, SequencerState, Subject
+from consent_ledger.models import (
+    Checkpoint,
+    LedgerEntry,
+    LedgerLeaf,
+    LedgerPending,
+    MerkleNode,
+    SequencerState,
+    Subject,
+)
 from consent_ledger.sequencer import ledger_sequence, ledger_sequence_all, signing_key
 from consent_ledger.tasks import ledger_sequence_task
 

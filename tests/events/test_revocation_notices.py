@@ -7,7 +7,6 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from agencies.events import outbox_relay_all
@@ -16,7 +15,14 @@ from consent_ledger.models import EntryKind, LedgerEntry, RevocationNotice
 from consent_ledger.notices import EVENT_REVOKED, EVENT_UNACKNOWLEDGED, notices_escalate
 from tests.staff import verified_login
 
-from .conftest import CONSENTED, EVENTS, assert_no_person_data, refer, register, subject_with_consent
+from .conftest import (
+    CONSENTED,
+    EVENTS,
+    assert_no_person_data,
+    refer,
+    register,
+    subject_with_consent,
+)
 
 pytestmark = pytest.mark.django_db
 
