@@ -35,11 +35,29 @@ test: venv
 clean:
 	rm -rf $(VENV) db.sqlite3
 
+# The demo under concurrent users (bench/demo_load.py): a fresh demo database
+# in a temporary directory, the demo's server, 8 clients mixing reads and
+# writes for a minute; prints requests, errors, req/s and p50/p99 per kind and
+# checks that every write is in the file. DEMO_LOAD_ARGS="--clients 16
+# --duration 30" to vary. CI runs the same load for 15 s as a test
+# (tests/hub/test_demo_concurrency.py), never this target.
+.PHONY: demo-load
+demo-load: venv
+	$(BIN)/python -m bench.demo_load $(DEMO_LOAD_ARGS)
+
 # Referral create/read throughput on PostgreSQL + gunicorn next to a baseline
-# (bench/referrals.py); BENCH_DATABASE_URL picks the server. Never run by CI.
+# (bench/referrals.py), then, back to back, the same against the peer
+# ../shared/bench-peer (bench/peer.py; BENCH_ARGS=--no-peer skips it);
+# BENCH_DATABASE_URL picks the server. Never run by CI.
 .PHONY: bench
 bench: venv
 	$(BIN)/python -m bench.referrals $(BENCH_ARGS)
+
+# The peer alone, as its run.sh runs it (which cannot run in this virtualenv:
+# see bench/peer.py); BENCH_PEER_ARGS="20" seconds per scenario.
+.PHONY: bench-peer
+bench-peer: venv
+	$(BIN)/python -m bench.peer $(BENCH_PEER_ARGS)
 
 # Commit-to-first-delivery-attempt latency of events: a real Celery worker on
 # RabbitMQ (127.0.0.1:5672, guest/guest) and a throwaway PostgreSQL database

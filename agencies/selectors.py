@@ -7,6 +7,7 @@ import uuid
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
+from hub.api.compiled_queries import CompiledQuery
 from hub.api.errors import NotFoundError
 
 from .models import Agency, Team, TeamMembership, TeamMembershipChange
@@ -17,6 +18,15 @@ def agency_list(*, kind: str | None = None) -> QuerySet[Agency]:
     if kind:
         agencies = agencies.filter(kind=kind)
     return agencies
+
+
+# The recipient of every referral sent: compiled once (issue 11).
+_ACTIVE_AGENCY = CompiledQuery(lambda agency: agency_list().filter(pk=agency)[:1], agency=Agency._meta.pk)
+
+
+def agency_get_active(agency_id) -> Agency | None:
+    """The agency if it exists and is active; None otherwise."""
+    return _ACTIVE_AGENCY.first(agency=agency_id)
 
 
 # --- Teams (ZI, GDP) ------------------------------------------------------------

@@ -17,10 +17,19 @@ scenarios from client threads in this process:
     baseline read    GET  /api/v1/bench-baseline/referrals/{id}
 
 It prints requests, seconds, req/s and p50/p99 latency per scenario and the
-ratios against the baseline with their targets. Not a test: CI never runs it,
-and a ratio below target does not fail it; failed requests or a server that
-does not start do (exit status 1). Everything started is stopped and the
-database dropped on the way out.
+ratios against the baseline with their targets. Then, back to back in the
+same run, it stops its server and runs the peer (../shared/bench-peer: a
+minimal hand-written DRF hub, same gunicorn shape and client count, its own
+throwaway database; bench/peer.py runs run.sh's steps) for as many seconds
+per scenario, and prints the hub's create and read beside the peer's with the
+ratios against the issue's target (issue 11: at least the peer's req/s, with
+p99 under 50 ms at 4 clients). `--no-peer` skips it; a missing peer directory
+is reported and skipped.
+
+Not a test: CI never runs it, and a ratio below target does not fail it;
+failed requests, a server that does not start or a peer run that fails do
+(exit status 1). Everything started is stopped and the database dropped on
+the way out.
 """
 
 import argparse
@@ -44,14 +53,19 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from .peer import PEER_DIR, PeerFigure, peer_measure
+
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = "hub.settings.bench"
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 HOST = "127.0.0.1"
 
 FIRST_WARMUP = 3  # seconds, before a scenario's first slice
-# Ratio of the real endpoint's throughput to its baseline's (issue 4).
-TARGETS = {"create": 0.60, "read": 0.50}
+# Ratio of the real endpoint's throughput to its baseline's (issue 4; issue 11 for read).
+TARGETS = {"create": 0.60, "read": 0.60}
+# Against the peer (issue 11): at least its throughput, with p99 under this.
+PEER_TARGET = 1.0
+PEER_P99_MS = 50.0
 
 PROFILE = {
     "person": {"given_name": "Anna", "family_name": "Nowak", "birth_date": "1970-01-01"},
@@ -428,6 +442,27 @@ def _header(args) -> list[str]:
     ]
 
 
+# --- the peer ---------------------------------------------------------------------
+
+
+def peer_verdicts(by_name: dict[str, Result], peer: dict[str, PeerFigure]) -> list[str]:
+    """The hub beside the peer, per scenario, against the issue's target."""
+    lines = [
+        f"{'':<8}{'hub req/s':>10}{'hub p99':>9}{'peer req/s':>11}{'peer p99':>9}{'ratio':>7}  "
+        f"target >= {PEER_TARGET:.1f}x the peer, hub p99 < {PEER_P99_MS:g} ms"
+    ]
+    for kind in ("create", "read"):
+        hub, other = by_name[kind], peer[kind]
+        ratio = hub.rate / other.rate
+        p99 = hub.percentile(0.99)
+        verdict = "PASS" if ratio >= PEER_TARGET and p99 < PEER_P99_MS else "BELOW"
+        lines.append(
+            f"{kind:<8}{hub.rate:>10.1f}{p99:>9.1f}{other.rate:>11.1f}{other.p99:>9.1f}{ratio:>6.2f}x  {verdict}"
+            + (f"  (peer errors: {other.errors})" if other.errors else "")
+        )
+    return lines
+
+
 # --- main -------------------------------------------------------------------------
 
 
@@ -440,6 +475,8 @@ def _arguments(argv):
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class: sync (deploy/README.md) or gthread")
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker (1)")
+    parser.add_argument("--no-peer", action="store_true", help="do not run ../shared/bench-peer after the hub")
+    parser.add_argument("--peer-dir", type=Path, default=PEER_DIR, help=f"the peer's directory ({PEER_DIR})")
     return parser.parse_args(argv)
 
 
@@ -484,11 +521,29 @@ def _report(results: list[Result], deltas: dict[str, dict[str, int]]) -> int:
     print()
     print("\n".join(_verdicts(by_name)))
     print("database changes per scenario (warm-up included):")
-    print("\n".join(f"  {line}" for line in _checks(deltas, by_name)))
+    print("\n".join(f"  {line}" for line in _checks(deltas, by_name)), flush=True)
     failed = [r for r in results if r.first_error]
     for r in failed:
         print(f"{r.name}: {r.errors} failed requests measured; first failure: {r.first_error}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _compare_with_peer(args, results: list[Result]) -> int:
+    """Run the peer after the hub's server has stopped, and print both."""
+    if args.no_peer:
+        return 0
+    if not (args.peer_dir / "load.py").is_file():
+        print(f"\npeer: none in {args.peer_dir}; skipped")
+        return 0
+    print(f"\npeer: {args.peer_dir}, {args.duration:g} s per scenario, right after the hub (bench/peer.py)", flush=True)
+    try:
+        peer = peer_measure(args.peer_dir, args.duration)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired, psycopg.Error) as error:
+        print(f"peer: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(peer_verdicts({r.name: r for r in results}, peer)))
+    print("note: noisy on a shared machine; compare ratios from one quiet run, never absolute rates across runs.")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -511,7 +566,10 @@ def main(argv=None) -> int:
         server.start()
         server.wait_ready()
         print("\n".join(_header(args)), flush=True)
-        return _report(*_measure(args, server.port, seed))
+        results, deltas = _measure(args, server.port, seed)
+        status = _report(results, deltas)
+        server.stop()  # the peer gets the machine to itself, as the hub had it
+        return _compare_with_peer(args, results) or status
     except Exception:
         if server is not None:
             print(f"gunicorn log:\n{server.log_tail()}", file=sys.stderr)

@@ -18,6 +18,27 @@ from datetime import datetime
 from .models import Provision, ProvisionKind
 
 
+@dataclass(frozen=True, slots=True)
+class ProvisionTerms:
+    """What the engine reads of a provision: the choke point loads these
+    columns alone (consent_ledger.selectors.decision_inputs), without a model
+    instance per row. A Provision has the same attributes; either will do."""
+
+    kind: str
+    basis: str
+    recipient_agencies: list
+    recipient_kinds: list
+    recipient_teams: list
+    categories: list
+    purposes: list
+    valid_from: datetime
+    valid_until: datetime | None
+    ended_at: datetime | None
+    granted_entry_id: object
+
+    is_active = Provision.is_active  # the same rule over the same three times
+
+
 @dataclass(frozen=True)
 class Recipient:
     agency_id: str

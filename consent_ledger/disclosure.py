@@ -2,8 +2,8 @@
 the hub. Decide per category, prune, record, return."""
 
 import hashlib
-from functools import cached_property
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +20,7 @@ from .decisions import Decision, decide, decide_reply
 from .ledger import ledger_append
 from .merkle import canonical_bytes
 from .models import EntryKind, LedgerEntry, Subject
-from .selectors import provisions_in_force, recipient_of, withheld_from
+from .selectors import decision_inputs, recipient_of
 
 UNKNOWN_PURPOSE = "unknown_purpose"
 
@@ -59,7 +59,6 @@ class Part:
     withhold: tuple = ()
 
 
-@transaction.atomic
 def disclose(
     *, subject: Subject, caller: Caller, purpose: str, document, schema: str, originator_id=None, withhold=()
 ) -> Disclosed:
@@ -69,7 +68,6 @@ def disclose(
     return disclose_together(subject=subject, caller=caller, purpose=purpose, parts=[part])[0]
 
 
-@transaction.atomic
 def disclose_together(*, subject: Subject, caller: Caller, purpose: str, parts: list[Part]) -> list[Disclosed]:
     """Return each document pruned to what the caller's agency may receive.
 
@@ -84,14 +82,18 @@ def disclose_together(*, subject: Subject, caller: Caller, purpose: str, parts: 
     request id and each document's schema, supplier and sha256.
     """
     require_purpose(purpose)
-    context = _Context(subject, caller, purpose)
-    results = [context.own(part) for part in parts]
-    decided = {index: context.decide(part) for index, part in enumerate(parts) if results[index] is None}
-    if decided:
-        body = _disclosure_body(caller, purpose, list(decided.values()))
-        entry = ledger_append(kind=EntryKind.DISCLOSURE, subject=subject, caller=caller, body=body)
-        for index, release in decided.items():
-            results[index] = Disclosed(release.document, release.withheld, release.released, entry)
+    # The caller's transaction when there is one (every read service has),
+    # without a savepoint: nothing here is retried after a failure, which
+    # aborts the whole read (issue 11: a savepoint is two more round trips).
+    with transaction.atomic(savepoint=False):
+        context = _Context(subject, caller, purpose)
+        results = [context.own(part) for part in parts]
+        decided = {index: context.decide(part) for index, part in enumerate(parts) if results[index] is None}
+        if decided:
+            body = _disclosure_body(caller, purpose, list(decided.values()))
+            entry = ledger_append(kind=EntryKind.DISCLOSURE, subject=subject, caller=caller, body=body)
+            for index, release in decided.items():
+                results[index] = Disclosed(release.document, release.withheld, release.released, entry)
     return results
 
 
@@ -107,8 +109,9 @@ class _Release:
 
 class _Context:
     """What one read decides on, loaded once and only when needed: the
-    subject's provisions, the caller as a recipient, the withholdings imposed
-    on the caller, and each supplier as a recipient (for the reply basis)."""
+    subject's provisions and the withholdings imposed on the caller (one
+    query), the caller as a recipient, and each supplier as a recipient (for
+    the reply basis)."""
 
     def __init__(self, subject: Subject, caller: Caller, purpose: str):
         self.subject, self.caller, self.purpose = subject, caller, purpose
@@ -117,8 +120,12 @@ class _Context:
         self._suppliers = {}
 
     @cached_property
+    def _inputs(self):
+        return decision_inputs(self.subject.id, self.caller.agency.id, self.now)
+
+    @cached_property
     def provisions(self):
-        return provisions_in_force(self.subject.id, self.now)
+        return self._inputs.provisions
 
     @cached_property
     def recipient(self):
@@ -126,7 +133,7 @@ class _Context:
 
     @cached_property
     def withheld_from_caller(self) -> set[str]:
-        return withheld_from(self.subject.id, self.caller.agency.id)
+        return self._inputs.withheld
 
     def own(self, part: Part) -> Disclosed | None:
         """The part unchanged when the caller supplied it itself."""

@@ -1,16 +1,19 @@
 """Every read of subjects and the ledger, scoped to the calling agency. An
 object the caller may not see is a 404, never a 403 (DESIGN.md principle 7)."""
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass, fields
+
+from django.db.models import Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from agencies.models import Agency
 from agencies.selectors import team_access_ids
+from hub.api.compiled_queries import CompiledQuery
 from hub.api.errors import NotFoundError
 
-from .decisions import Recipient, has_any_basis
+from .decisions import ProvisionTerms, Recipient, has_any_basis
 from .models import EntryKind, LedgerEntry, Provision, Subject, Withholding
 
 
@@ -26,29 +29,97 @@ def recipient_of(agency: Agency, provisions=None) -> Recipient:
     return Recipient(agency_id=str(agency.id), kind=agency.kind, team_ids=team_access_ids(agency.id))
 
 
+def _in_force(subject, at) -> QuerySet[Provision]:
+    # From the index provision_subject_active (subject, ended_at).
+    return Provision.objects.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=at), subject_id=subject)
+
+
+# Compiled once (issue 11): every send-time check and visibility test reads
+# the provisions, the journey and the dry run the withholdings (index
+# withholding_subject_agency); the choke point reads both in one query
+# (decision_inputs).
+_PROVISIONS_IN_FORCE = CompiledQuery(
+    _in_force, subject=Provision._meta.get_field("subject"), at=Provision._meta.get_field("ended_at")
+)
+_WITHHELD = CompiledQuery(
+    lambda subject, agency: Withholding.objects.filter(subject_id=subject, agency_id=agency).values_list("categories"),
+    subject=Withholding._meta.get_field("subject"), agency=Withholding._meta.get_field("agency"),
+)
+
+
+@dataclass(frozen=True)
+class DecisionInputs:
+    """What the choke point decides one read on."""
+
+    provisions: list[ProvisionTerms]  # the subject's, not ended
+    withheld: set[str]  # categories other agencies withheld from the reader
+
+
+_TERMS = [field.name for field in fields(ProvisionTerms)]
+_KIND, _CATEGORIES = _TERMS.index("kind"), _TERMS.index("categories")
+
+
+def _null_like(name: str) -> Value:
+    field = Provision._meta.get_field(name)
+    return Value(None, output_field=getattr(field, "target_field", field))
+
+
+def _provisions_and_withholdings(subject, agency, at):
+    """The subject's provisions not ended by `at` UNION ALL the withholdings on
+    `agency`, as rows of the provision's terms: a withholding's row has its
+    categories where a provision's are and no kind (NULL) nor other terms."""
+    absent = {name: _null_like(name) for name in _TERMS if name != "categories"}
+    withholdings = Withholding.objects.filter(subject_id=subject, agency_id=agency).annotate(**absent)
+    return _in_force(subject, at).values_list(*_TERMS).union(withholdings.values_list(*_TERMS), all=True)
+
+
+# Every disclosure reads both: one query (one round trip), compiled once (issue 11).
+_DECISION_INPUTS = CompiledQuery(
+    _provisions_and_withholdings,
+    subject=Provision._meta.get_field("subject"), agency=Withholding._meta.get_field("agency"),
+    at=Provision._meta.get_field("ended_at"),
+)
+
+
+def decision_inputs(subject_id, agency_id, at) -> DecisionInputs:
+    """The subject's provisions not ended by `at` (the terms the engine reads)
+    and every category other agencies withheld from `agency_id` about it, in
+    one query: provisions_in_force and withheld_from together."""
+    provisions, withheld = [], set()
+    for row in _DECISION_INPUTS.fetch(subject=subject_id, agency=agency_id, at=at):
+        if row[_KIND] is None:
+            withheld.update(row[_CATEGORIES])
+        else:
+            provisions.append(ProvisionTerms(*row))
+    return DecisionInputs(provisions, withheld)
+
+
 def provisions_in_force(subject_id, at=None) -> list[Provision]:
     """The subject's provisions not ended by `at` (validity is checked by the
     decision engine): a handful of rows, whatever the size of the ledger."""
-    at = at or timezone.now()
-    return list(Provision.objects.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=at), subject_id=subject_id))
+    return _PROVISIONS_IN_FORCE.fetch(subject=subject_id, at=at or timezone.now())
 
 
 def withheld_from(subject_id, agency_id) -> set[str]:
     """Every category other agencies withheld from this agency about the subject."""
-    rows = Withholding.objects.filter(subject_id=subject_id, agency_id=agency_id).values_list("categories", flat=True)
-    return {category for categories in rows for category in categories}
+    rows = _WITHHELD.fetch(subject=subject_id, agency=agency_id)
+    return {category for (categories,) in rows for category in categories}
+
+
+_SUBJECT = CompiledQuery(lambda subject: Subject.objects.filter(pk=subject)[:1], subject=Subject._meta.pk)
 
 
 def subject_get_for_caller(subject_id, caller: Caller) -> Subject:
     """The subject if the caller owns it or has a basis for at least one
     category; otherwise 404, so its existence is not revealed."""
-    subject = Subject.objects.filter(pk=subject_id).first()
+    subject = _SUBJECT.first(subject=subject_id)
     if subject is None:
         raise NotFoundError(_("No such subject."))
     if subject.owner_id == caller.agency.id:
         return subject
     now = timezone.now()
-    if not has_any_basis(provisions_in_force(subject.id, now), recipient_of(caller.agency), now):
+    provisions = provisions_in_force(subject.id, now)
+    if not has_any_basis(provisions, recipient_of(caller.agency, provisions), now):
         raise NotFoundError(_("No such subject."))
     return subject
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
 from consent_ledger.disclosure import Disclosed, Part, disclose_together
+from hub.api.compiled_queries import CompiledQuery
 from hub.api.errors import NotFoundError
 
 from .models import CaseUpdate, Referral
@@ -17,12 +18,24 @@ from .models import CaseUpdate, Referral
 INBOX, OUTBOX = "inbox", "outbox"
 
 
+def _referrals_of_party(agency, *, lock: bool = False) -> QuerySet[Referral]:
+    referrals = Referral.objects.select_related("subject").filter(Q(sender=agency) | Q(recipient=agency))
+    return referrals.select_for_update(of=("self",)) if lock else referrals
+
+
+# Every read of a referral starts here: compiled once (issue 11).
+_PARTY_REFERRAL = CompiledQuery(
+    lambda referral, agency: _referrals_of_party(agency).filter(pk=referral)[:1],
+    referral=Referral._meta.pk, agency=Referral._meta.get_field("sender"),
+)
+
+
 def referral_for_party(referral_id, caller: Caller, *, lock: bool = False) -> Referral:
     """The referral if the caller sent or received it; 404 otherwise."""
-    referrals = Referral.objects.select_related("subject")
     if lock:
-        referrals = referrals.select_for_update(of=("self",))
-    referral = referrals.filter(Q(sender=caller.agency) | Q(recipient=caller.agency), pk=referral_id).first()
+        referral = _referrals_of_party(caller.agency.pk, lock=True).filter(pk=referral_id).first()
+    else:
+        referral = _PARTY_REFERRAL.first(referral=referral_id, agency=caller.agency.pk)
     if referral is None:
         raise NotFoundError(_("No such referral."))
     return referral

@@ -11,8 +11,13 @@ from django.utils.translation import gettext as _
 from agencies.callers import Caller
 from agencies.events import event_emit
 from agencies.models import Agency
+from agencies.selectors import agency_get_active
 from consent_ledger.decisions import decide
-from consent_ledger.selectors import provisions_in_force, recipient_of, subject_get_for_caller
+from consent_ledger.selectors import (
+    provisions_in_force,
+    recipient_of,
+    subject_get_for_caller,
+)
 from consent_ledger.services import withholding_record
 from hub.api.errors import Conflict, PreconditionFailed, ValidationFailed
 from schemas.registry import get_registry
@@ -55,23 +60,26 @@ def _uncovered(subject, recipient: Agency, purpose: str, withhold: set[str], par
     is case_notes), the categories present that no basis lets the recipient
     receive for `purpose` and that the sender does not withhold."""
     registry = get_registry()
+    members = [
+        (f"{pointer}/{member}", registry.categories_present(schema, {member: value}) - withhold)
+        for pointer, schema, document in parts
+        for member, value in (document or {}).items()
+    ]
+    if reason:
+        members.append(("/reason", {"case_notes"} - withhold))
     now = timezone.now()
     provisions = provisions_in_force(subject.id, now)
-    to = recipient_of(recipient, provisions)
-
-    def error(pointer, categories):
-        denied = decide(provisions, to, set(categories) - withhold, purpose, now).denied
-        detail = _("No basis to disclose %(categories)s to the recipient for %(purpose)s.") % {
-            "categories": ", ".join(denied), "purpose": purpose,
-        }
-        return [{"pointer": pointer, "detail": detail, "categories": denied}] if denied else []
-
+    # A category's decision does not depend on the member it is in: one decision for all.
+    present = set().union(*(categories for _, categories in members))
+    denied = set(decide(provisions, recipient_of(recipient, provisions), present, purpose, now).denied)
     errors = []
-    for pointer, schema, document in parts:
-        for member, value in (document or {}).items():
-            errors += error(f"{pointer}/{member}", registry.categories_present(schema, {member: value}))
-    if reason:
-        errors += error("/reason", ["case_notes"])
+    for pointer, categories in members:
+        missing = sorted(categories & denied)
+        if missing:
+            detail = _("No basis to disclose %(categories)s to the recipient for %(purpose)s.") % {
+                "categories": ", ".join(missing), "purpose": purpose,
+            }
+            errors.append({"pointer": pointer, "detail": detail, "categories": missing})
     return errors
 
 
@@ -114,7 +122,7 @@ def referral_create(
     the choke point releases when it reads, and never a withheld category, on
     any read of this subject (consent_ledger.models.Withholding)."""
     subject = subject_get_for_caller(subject_id, caller)
-    recipient = Agency.objects.filter(pk=to_agency_id, active=True).first()
+    recipient = agency_get_active(to_agency_id)
     errors = []
     if recipient is None:
         errors.append({"pointer": "/to_agency", "detail": _("No such active agency.")})

@@ -21,8 +21,13 @@ from schemas.vocabularies import DATA_CATEGORIES, PURPOSES, REFERRAL_SERVICES, c
 
 from .. import lifecycle, services
 from ..models import URGENCIES, CaseUpdate
-from ..selectors import INBOX, OUTBOX, case_update_list, referral_list_for_agency, referral_read
-
+from ..selectors import (
+    INBOX,
+    OUTBOX,
+    case_update_list,
+    referral_list_for_agency,
+    referral_read,
+)
 
 CATEGORIES = codes(DATA_CATEGORIES)
 BOXES = (INBOX, OUTBOX)
@@ -95,10 +100,16 @@ class ReferralDetailOutput(ReferralRecordOutput):
     subject = ReferralSubjectOutput()
 
 
+# A serializer that only renders keeps no state between calls: one instance
+# renders every answer instead of deep-copying its fields per request (issue 11).
+_RECORD = ReferralRecordOutput()
+_SUMMARY = ReferralSummaryOutput()
+
+
 def _detail(view) -> dict:
     referral = view.referral
     return {
-        **ReferralRecordOutput(referral).data,
+        **_RECORD.to_representation(referral),
         "reason": view.reason,
         "status_reason": view.status_reason,
         "payload": view.payload.document,
@@ -192,7 +203,7 @@ class ReferralListCreateApi(IdempotentCreateMixin, ListAPIView):
             payload=values["payload"], reason=values["reason"], withhold_categories=values["withhold_categories"],
         )
         return Response(
-            ReferralSummaryOutput(referral).data, status=status.HTTP_201_CREATED,
+            _SUMMARY.to_representation(referral), status=status.HTTP_201_CREATED,
             headers={"Location": f"/api/v1/referrals/{referral.id}", "ETag": referral.etag},
         )
 
