@@ -21,6 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from standardwebhooks import Webhook, WebhookVerificationError
 
 
+GATE_LIMIT = 30  # seconds a held request waits for release()
+
+
 @dataclass(frozen=True)
 class Request:
     path: str
@@ -39,6 +42,8 @@ class Receiver:
         self.received: list[Request] = []
         self.rejected: list[tuple[str, str]] = []  # (path, why)
         self.delay = 0.0  # seconds to take before answering, to keep a delivery in flight
+        self.gate = threading.Event()  # held() closes it: answers wait until release()
+        self.gate.set()
         self.arrived = 0  # requests that reached the handler, answered or not yet
         self._script: dict[str, list[tuple[int, dict]]] = {}
         self._changed = threading.Condition()
@@ -76,6 +81,14 @@ class Receiver:
 
     def fail(self, path: str, *, times: int = 1, status: int = 500) -> None:
         self.respond(path, status, times=times)
+
+    def hold(self) -> None:
+        """Answer nothing until release() (or GATE_LIMIT seconds, so that a
+        test whose sender waits for the answer fails instead of hanging)."""
+        self.gate.clear()
+
+    def release(self) -> None:
+        self.gate.set()
 
     def recover(self, path: str) -> None:
         """Forget any scripted answers left for `path`: answer 200 from now on."""
@@ -139,6 +152,7 @@ class Receiver:
                     receiver._changed.notify_all()
                 if receiver.delay:
                     threading.Event().wait(receiver.delay)
+                receiver.gate.wait(GATE_LIMIT)
                 status, extra = receiver._answer(self.path, raw, headers)
                 reply = json.dumps({"status": status}).encode()
                 self.send_response(status)
