@@ -13,9 +13,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+
+from hub.api import compiled_queries
 
 from .models import Agency, Delivery, EventAudience, FeedState, OutboxEvent, WebhookEndpoint
 
@@ -24,18 +27,33 @@ def event_emit(*, type: str, object_type: str, object_id, status: str = "", agen
     """Write one event in the caller's transaction. `data` holds ids and codes only."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_emit must run inside the transaction of the change it announces")
-    event = OutboxEvent.objects.create(
+    event = OutboxEvent(
         type=type, occurred_at=timezone.now(), object_type=object_type, object_id=object_id,
         status=status, agencies=sorted({str(a) for a in agencies}), data=data or {},
     )
+    compiled_queries.insert(event)
     transaction.on_commit(_nudge_relay)
     return event
 
 
 def _nudge_relay() -> None:
+    """Ask for a relay run. Eagerly (the demo, the tests) it runs now. With a
+    worker, a process asks at most once per OUTBOX_RELAY_INTERVAL, that far
+    ahead, and every event committed meanwhile rides in that run: a busy hub
+    publishes a few messages a second instead of one per commit, each a
+    broker round trip inside a request (issue 11). Beat's sweep picks up what
+    a lost message left."""
     from .tasks import outbox_relay_task
 
-    outbox_relay_task.delay()
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        outbox_relay_task.delay()
+        return
+    interval = settings.OUTBOX_RELAY_INTERVAL
+    if cache.add(_NUDGED, True, timeout=interval):
+        outbox_relay_task.apply_async(countdown=interval)
+
+
+_NUDGED = "agencies:outbox-relay-nudged"
 
 
 @transaction.atomic

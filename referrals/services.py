@@ -19,6 +19,7 @@ from consent_ledger.selectors import (
     subject_get_for_caller,
 )
 from consent_ledger.services import withholding_record
+from hub.api import compiled_queries
 from hub.api.errors import Conflict, PreconditionFailed, ValidationFailed
 from schemas.registry import get_registry
 from schemas.vocabularies import DATA_CATEGORIES, PURPOSES, REFERRAL_SERVICES, codes
@@ -141,7 +142,7 @@ def referral_create(
     if subject.owner_id == caller.agency.pk:
         _check_covered(subject, recipient, purpose, set(withhold), payload_schema_name(service), payload, reason)
     now = timezone.now()
-    referral = Referral.objects.create(
+    referral = Referral(
         sender=caller.agency, sender_actor=caller.actor_label, recipient=recipient, subject=subject,
         service=service, urgency=urgency, purpose=purpose, payload=payload,
         payload_schema=get_registry().schema_id(payload_schema_name(service)), reason=reason,
@@ -149,6 +150,7 @@ def referral_create(
         acknowledge_by=now + timedelta(hours=settings.REFERRAL_ACK_HOURS[urgency]),
         created_at=now, updated_at=now,
     )
+    compiled_queries.insert(referral)
     withholding_record(
         caller=caller, subject=subject, agency_id=recipient.pk, categories=referral.withhold_categories,
         source=f"referral:{referral.id}",

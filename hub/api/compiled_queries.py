@@ -140,3 +140,44 @@ class CompiledQuery:
         """The first row, or None."""
         rows = self.fetch(**values)
         return rows[0] if rows else None
+
+
+# -- Inserts ---------------------------------------------------------------------------
+
+_INSERTS: WeakKeyDictionary = WeakKeyDictionary()  # connection -> {model: (sql, fields, returning)}
+
+
+def insert(obj) -> None:
+    """INSERT one new model instance, as `obj.save(force_insert=True)` would
+    write it (each field's pre_save: defaults, auto_now_add), with its SQL
+    built once per model and connection: the ORM compiles an INSERT on every
+    save, about half a millisecond on each referral and each event (issue
+    11). An auto-increment primary key comes back through RETURNING. Sends
+    no pre_save/post_save signals: nothing in the hub listens to the models
+    inserted this way, and the core flows use none (STYLE.md)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    by_model = _INSERTS.setdefault(connection, {})
+    model = type(obj)
+    if model not in by_model:
+        by_model[model] = _insert_sql(model, connection)
+    sql, fields, returning = by_model[model]
+    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if returning is not None:
+            (value,) = cursor.fetchone()
+            setattr(obj, returning.attname, value)
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
+def _insert_sql(model, connection) -> tuple[str, list[Field], Field | None]:
+    meta, quote = model._meta, connection.ops.quote_name
+    returning = meta.pk if meta.pk.db_returning else None
+    fields = [field for field in meta.local_concrete_fields if field is not returning]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    if returning is not None:
+        sql += f" RETURNING {quote(returning.column)}"
+    return sql, fields, returning

@@ -84,6 +84,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": env.int("DATABASE_POOL_MAX", default=10),
         "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
     }
+    # Server-side parameters, so that psycopg prepares a statement the fifth
+    # time a connection runs it and PostgreSQL stops planning it again: the
+    # hot paths' fixed queries (hub/api/compiled_queries.py) are then planned
+    # once per pooled connection (issue 11). Off behind a transaction-mode
+    # pgbouncer, which cannot keep a session's prepared statements.
+    DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
 else:
     # SQLite, the embedded demo, under concurrent requests (issue 11, item 5;
     # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes):
@@ -301,6 +307,9 @@ PLACEMENT_FOLLOW_UP_DAYS = env.int("PLACEMENT_FOLLOW_UP_DAYS", default=90)
 # --- Events and webhooks ------------------------------------------------------------
 EVENT_TYPES = codes(EVENT_TYPE_VOCABULARY)
 OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)
+# With a worker, commits ask for a relay run at most this often (seconds) per
+# process: what an event waits for the relay at most, on top of the run itself.
+OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=0.2)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)  # 13-24 h of retries with the backoff below
 WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=30)

@@ -4,13 +4,16 @@ the beat schedule's tasks, and `manage.py tick`, which runs each job once."""
 import hashlib
 from datetime import timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
 from agencies.models import Delivery, OutboxEvent
+from agencies.tasks import outbox_relay_task
 from consent_ledger.notices import EVENT_EXPIRING, consent_expiry_warnings
 from consent_ledger.services import Terms, consent_grant, consent_revoke
 from hub.celery import app
@@ -121,3 +124,23 @@ def test_tick_runs_each_job_once_and_prints_its_report(ops, shelter, receiver, p
     assert second["deliveries_purged"] == 2
     assert sorted(receiver.event_ids("/shelter")) == sorted(str(i) for i in OutboxEvent.objects.values_list("id", flat=True))
     assert [r.body["type"] for r in receiver.received][-1] == EVENT_OVERDUE
+
+
+
+def test_with_a_worker_busy_commits_schedule_one_relay_run_per_interval(
+    ops, shelter, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER, settings.OUTBOX_RELAY_INTERVAL = False, 0.2
+    subject_id, _ = subject_with_consent(ops, [shelter])
+    cache.clear()
+    with mock.patch.object(outbox_relay_task, "apply_async") as scheduled:  # the broker is the boundary
+        for _ in range(3):
+            with django_capture_on_commit_callbacks(execute=True):
+                refer(ops, shelter, subject_id)
+        assert scheduled.call_args_list == [mock.call(countdown=0.2)]
+
+        cache.clear()  # the interval has passed
+        with django_capture_on_commit_callbacks(execute=True):
+            refer(ops, shelter, subject_id)
+        assert scheduled.call_count == 2
+    assert OutboxEvent.objects.filter(relayed_at__isnull=True).count() == 4  # nothing ran eagerly

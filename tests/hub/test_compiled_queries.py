@@ -2,6 +2,7 @@
 ORM answers for the same parameters, in one query, on SQLite and PostgreSQL."""
 
 import hashlib
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -9,12 +10,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from agencies.callers import Caller
-from agencies.models import Agency, AgencyApplication, Membership
+from agencies.models import Agency, AgencyApplication, Membership, OutboxEvent
 from consent_ledger.models import Provision
 from consent_ledger.services import Terms, consent_grant, consent_revoke, subject_create
-from hub.api.compiled_queries import CompiledQuery
+from hub.api.compiled_queries import CompiledQuery, insert
 from referrals.models import Referral
 from referrals.services import referral_create
 
@@ -139,3 +141,23 @@ def test_a_parameter_the_query_does_not_use_is_refused_at_compile_time(db):
 
     with pytest.raises(ValueError, match="application"):
         unused.fetch(agency=Agency().pk, application=1)
+
+
+
+def test_a_compiled_insert_writes_the_row_the_orm_writes(db):
+    fields = dict(
+        type="referral.requested", occurred_at=timezone.now(), object_type="referral", object_id=uuid.uuid4(),
+        status="requested", agencies=["b", "a"], data={"n": 1, "codes": ["x"]},
+    )
+    by_orm = OutboxEvent.objects.create(**fields)
+    compiled = OutboxEvent(**fields)
+
+    with CaptureQueriesContext(connection) as queries:
+        insert(compiled)
+
+    assert len(queries) == 1 and queries[0]["sql"].startswith("INSERT")
+    assert compiled.seq == by_orm.seq + 1 and not compiled._state.adding  # the auto key came back
+    rows = {event.seq: _fields(event) for event in OutboxEvent.objects.filter(seq__in=[by_orm.seq, compiled.seq])}
+    assert rows[compiled.seq].pop("id") == compiled.id
+    assert rows[by_orm.seq].pop("id") == by_orm.id
+    assert {**rows[compiled.seq], "seq": None} == {**rows[by_orm.seq], "seq": None}
