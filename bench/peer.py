@@ -32,6 +32,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from .cpu import CpuMeter
+
 REPO = Path(__file__).resolve().parent.parent
 PEER_DIR = REPO.parent / "shared" / "bench-peer"
 # The server the peer's settings.py names; the database is ours to create and drop.
@@ -58,24 +60,29 @@ class PeerFigure:
     p50: float  # ms
     p99: float  # ms
     errors: int
+    server_ms: float = 0.0  # CPU per request: the peer's gunicorn, its database backends
+    database_ms: float = 0.0
 
 
 # A line of the peer's load.py: "<path> conc=4 n=3620 rps=181 p50=20.1ms p99=48.3ms errors=0".
 _LOAD_LINE = re.compile(
-    r"^(?P<what>\S+) conc=\d+ n=\d+ rps=(?P<rate>[\d.]+)"
+    r"^(?P<what>\S+) conc=\d+ n=(?P<n>\d+) rps=(?P<rate>[\d.]+)"
     r" p50=(?P<p50>[\d.]+)ms p99=(?P<p99>[\d.]+)ms errors=(?P<errors>\d+)$"
 )
 
 
-def peer_figures(output: str) -> dict[str, PeerFigure]:
-    """The create (POST /referrals/) and read (GET) figures in load.py's output."""
+def peer_figures(output: str, cpu: dict[str, dict[str, float]] | None = None) -> dict[str, PeerFigure]:
+    """The create (POST /referrals/) and read (GET) figures in load.py's
+    output, with the CPU seconds each side spent per scenario when measured."""
     figures = {}
     for line in output.splitlines():
         found = _LOAD_LINE.match(line.strip())
         if found:
             kind = "read" if found["what"] == "GET" else "create"
+            spent, requests = (cpu or {}).get(kind, {}), max(1, int(found["n"]))
             figures[kind] = PeerFigure(
-                float(found["rate"]), float(found["p50"]), float(found["p99"]), int(found["errors"])
+                float(found["rate"]), float(found["p50"]), float(found["p99"]), int(found["errors"]),
+                spent.get("server", 0.0) / requests * 1000, spent.get("database", 0.0) / requests * 1000,
             )
     return figures
 
@@ -131,13 +138,22 @@ class _Peer:
                 time.sleep(0.2)
         raise RuntimeError("the peer's gunicorn did not answer within 30 s")
 
-    def load(self, seconds: float) -> str:
-        """load.py's create run, then its read run over the referrals the seed consented to."""
+    def load(self, seconds: float) -> tuple[str, dict[str, dict[str, float]]]:
+        """load.py's create run, then its read run over the referrals the seed
+        consented to; its output and the CPU seconds per side of each run."""
         self.env["BENCH_PEER_PORT"] = str(self.port)
-        create = self.python(_RUN_SCRIPT, "load.py", "/referrals/", str(CLIENTS), str(seconds))
+        meter, cpu = CpuMeter(self.server.pid, PEER_ADMIN_URL, self.database), {}
+
+        def measured(kind: str, *args: str) -> str:
+            before = meter.sample()
+            output = self.python(_RUN_SCRIPT, "load.py", *args)
+            cpu[kind] = CpuMeter.spent(before, meter.sample())
+            return output
+
+        create = measured("create", "/referrals/", str(CLIENTS), str(seconds))
         self.python(_RUN_SCRIPT, "pairs.py", "pairs.json")
-        read = self.python(_RUN_SCRIPT, "load.py", "GET", str(CLIENTS), str(seconds), "pairs.json")
-        return create + read
+        read = measured("read", "GET", str(CLIENTS), str(seconds), "pairs.json")
+        return create + read, cpu
 
     def close(self) -> None:
         if self.server is not None and self.server.poll() is None:
@@ -160,10 +176,10 @@ def peer_measure(peer_dir: Path, seconds: float) -> dict[str, PeerFigure]:
     try:
         peer.prepare()
         peer.serve()
-        output = peer.load(seconds)
+        output, cpu = peer.load(seconds)
     finally:
         peer.close()
-    figures = peer_figures(output)
+    figures = peer_figures(output, cpu)
     if set(figures) != {"create", "read"}:
         raise RuntimeError(f"the peer printed no figures:\n{output[-2000:]}")
     return figures
@@ -176,7 +192,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     for kind, figure in peer_measure(args.peer_dir, args.seconds).items():
         print(f"peer {kind:<7}{figure.rate:>8.1f} req/s  p50 {figure.p50:.1f} ms  p99 {figure.p99:.1f} ms  "
-              f"errors {figure.errors}")
+              f"errors {figure.errors}  CPU ms/request: server {figure.server_ms:.2f}, database {figure.database_ms:.2f}")
     return 0
 
 

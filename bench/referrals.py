@@ -53,6 +53,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from .cpu import CpuMeter
 from .peer import PEER_DIR, PeerFigure, peer_measure
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,6 +96,11 @@ class Result:
     errors: int = 0
     succeeded_total: int = 0  # warm-up included: what the database must show
     first_error: str = ""
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds per side, warm-up included
+
+    def cpu_per_request(self, side: str) -> float:
+        """Milliseconds of CPU that `side` spent per request answered."""
+        return self.cpu.get(side, 0.0) / max(1, self.succeeded_total) * 1000
 
     @property
     def requests(self) -> int:
@@ -376,6 +382,8 @@ def _merge(totals: dict[str, Result], deltas: dict[str, dict[str, int]], result:
     total.errors += result.errors
     total.succeeded_total += result.succeeded_total
     total.first_error = total.first_error or result.first_error
+    for side, seconds in result.cpu.items():
+        total.cpu[side] = total.cpu.get(side, 0.0) + seconds
     counts = deltas.setdefault(result.name, dict.fromkeys(delta, 0))
     for key, value in delta.items():
         counts[key] += value
@@ -385,11 +393,16 @@ def _merge(totals: dict[str, Result], deltas: dict[str, dict[str, int]], result:
 
 
 def _table(results: list[Result]) -> str:
-    lines = [f"{'scenario':<18}{'requests':>9}{'seconds':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"]
+    lines = [
+        f"{'scenario':<18}{'requests':>9}{'seconds':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"   CPU ms/request: {'server':>7}{'database':>9}{'client':>7}"
+    ]
     for r in results:
         lines.append(
             f"{r.name:<18}{r.requests:>9}{r.seconds:>9.1f}{r.rate:>9.1f}"
             f"{r.percentile(0.50):>9.1f}{r.percentile(0.99):>9.1f}{r.errors:>8}"
+            f"{'':>19}{r.cpu_per_request('server'):>7.2f}{r.cpu_per_request('database'):>9.2f}"
+            f"{r.cpu_per_request('client'):>7.2f}"
         )
     return "\n".join(lines)
 
@@ -399,7 +412,14 @@ def _verdicts(by_name: dict[str, Result]) -> list[str]:
     for kind, target in TARGETS.items():
         ratio = by_name[kind].rate / by_name[f"baseline {kind}"].rate
         verdict = "PASS" if ratio >= target else "BELOW"
+        cpu = {name: sum(by_name[name].cpu_per_request(side) for side in ("server", "database"))
+               for name in (kind, f"baseline {kind}")}
         lines.append(f"{kind:<7} {ratio:6.1%} of baseline  (target >= {target:.0%})  {verdict}")
+        if cpu[kind]:
+            lines.append(
+                f"        server + database CPU per request {cpu[kind]:.2f} ms, the baseline's {cpu[f'baseline {kind}']:.2f}"
+                f" ({cpu[f'baseline {kind}'] / cpu[kind]:.1%})"
+            )
     return lines
 
 
@@ -460,6 +480,13 @@ def peer_verdicts(by_name: dict[str, Result], peer: dict[str, PeerFigure]) -> li
             f"{kind:<8}{hub.rate:>10.1f}{p99:>9.1f}{other.rate:>11.1f}{other.p99:>9.1f}{ratio:>6.2f}x  {verdict}"
             + (f"  (peer errors: {other.errors})" if other.errors else "")
         )
+    lines.append("CPU ms per request (server + database):")
+    for kind in ("create", "read"):
+        hub, other = by_name[kind], peer[kind]
+        lines.append(
+            f"  {kind:<8}hub {hub.cpu_per_request('server'):.2f} + {hub.cpu_per_request('database'):.2f}"
+            f"   peer {other.server_ms:.2f} + {other.database_ms:.2f}"
+        )
     return lines
 
 
@@ -480,7 +507,7 @@ def _arguments(argv):
     return parser.parse_args(argv)
 
 
-def _measure(args, port: int, seed: Seed) -> tuple[list[Result], dict[str, dict[str, int]]]:
+def _measure(args, port: int, seed: Seed, meter: CpuMeter) -> tuple[list[Result], dict[str, dict[str, int]]]:
     """Tokens from the real token endpoint, then creates (whose ids the reads
     cycle through) and reads, each against its baseline."""
     ops_token, shelter_token = _token(port, seed.ops_client), _token(port, seed.shelter_client)
@@ -495,8 +522,9 @@ def _measure(args, port: int, seed: Seed) -> tuple[list[Result], dict[str, dict[
         # A scenario's first slice warms longer: the workers' first requests
         # load the schema registry and open their connection pools.
         warmup = args.warmup if scenario.name in totals else max(args.warmup, FIRST_WARMUP)
-        before = _counts()
+        before, cpu_before = _counts(), meter.sample()
         result, ids = _drive(port, scenario, clients=args.clients, warmup=warmup, duration=args.duration / args.rounds)
+        result.cpu = CpuMeter.spent(cpu_before, meter.sample())
         after = _counts()
         _merge(totals, deltas, result, {k: after[k] - before[k] for k in after})
         print(f"  {scenario.name}: {result.rate:.1f} req/s", flush=True)
@@ -566,7 +594,7 @@ def main(argv=None) -> int:
         server.start()
         server.wait_ready()
         print("\n".join(_header(args)), flush=True)
-        results, deltas = _measure(args, server.port, seed)
+        results, deltas = _measure(args, server.port, seed, CpuMeter(server.process.pid, admin_url, name))
         status = _report(results, deltas)
         server.stop()  # the peer gets the machine to itself, as the hub had it
         return _compare_with_peer(args, results) or status
