@@ -129,6 +129,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from unittest import mock
 
 from bench.referrals import (
     _database_create,
@@ -873,14 +874,18 @@ def sequencing_lag_measure(subject_ids: list, callers: list, *, rate: float, sec
     threads, each at its share of the rate, as from concurrent requests; every
     thread has its own database connection.
 
-    In production each commit's on_commit nudge publishes ledger_sequence_task
-    to the broker and a Celery worker runs it, i.e. ledger_sequence_all, once
-    per message. Here the broker is a queue: each append puts a message on it
-    when it commits, and a worker thread (one worker, concurrency 1) runs
-    ledger_sequence_all per message. Under CELERY_TASK_ALWAYS_EAGER (the
-    demo; BENCH_EAGER_TASKS=true) the nudge itself sequences inside each
-    commit, as there, and the worker finds nothing left."""
+    In production each commit's on_commit nudge (ledger._nudge_sequencer)
+    publishes ledger_sequence_task with a countdown of
+    LEDGER_SEQUENCER_INTERVAL, at most once per interval per process, and a
+    Celery worker runs it, i.e. ledger_sequence_all, once per message when
+    its countdown is up. Here the broker is a queue: the nudge's publish
+    (apply_async, the boundary) puts the message's due time on it, and a
+    worker thread (one worker, concurrency 1) runs ledger_sequence_all per
+    message at that time. Under CELERY_TASK_ALWAYS_EAGER (the demo;
+    BENCH_EAGER_TASKS=true) the nudge itself sequences inside each commit, as
+    there, and the worker finds nothing left."""
     from consent_ledger.models import Checkpoint, EntryKind, LedgerEntry, LedgerPending
+    from consent_ledger.tasks import ledger_sequence_task
 
     nudges: queue.Queue = queue.Queue()
     appended, runs, failures = [0] * LAG_APPENDERS, [0], []
@@ -890,20 +895,25 @@ def sequencing_lag_measure(subject_ids: list, callers: list, *, rate: float, sec
     appenders = [
         threading.Thread(
             target=_in_own_connection(_appender, failures),
-            args=(subjects, callers, template, rate / LAG_APPENDERS, seconds, nudges, appended, n, rng.random()),
+            args=(subjects, callers, template, rate / LAG_APPENDERS, seconds, appended, n, rng.random()),
         )
         for n in range(LAG_APPENDERS)
     ]
     worker = threading.Thread(target=_in_own_connection(_sequencer_worker, failures), args=(nudges, runs))
     worker.start()
     started = time.perf_counter()
-    for thread in appenders:
-        thread.start()
-        time.sleep(1 / rate)  # staggered: together they append evenly
-    ages = []
-    while any(thread.is_alive() for thread in appenders):
-        ages.append(_oldest_unsequenced_age())
-        time.sleep(LAG_SAMPLE_EVERY)
+
+    def publish(countdown=0, **_):
+        nudges.put(time.perf_counter() + countdown)
+
+    with mock.patch.object(ledger_sequence_task, "apply_async", side_effect=publish):
+        for thread in appenders:
+            thread.start()
+            time.sleep(1 / rate)  # staggered: together they append evenly
+        ages = []
+        while any(thread.is_alive() for thread in appenders):
+            ages.append(_oldest_unsequenced_age())
+            time.sleep(LAG_SAMPLE_EVERY)
     appending = time.perf_counter() - started
     nudges.put(None)  # after every nudge: the worker drains them, then stops
     worker.join()
@@ -931,11 +941,11 @@ def _in_own_connection(work, failures: list):
     return run
 
 
-def _appender(subject_ids, callers, template: dict, rate, seconds, nudges, appended, n, seed) -> None:
+def _appender(subject_ids, callers, template: dict, rate, seconds, appended, n, seed) -> None:
     """A disclosure entry per append, its body a read's of the fill with the
     caller and a request id of its own, through ledger_append in its own
     transaction, paced to `rate` a second (behind, it catches up without
-    pausing); each commit nudges the worker. Counts in appended[n]."""
+    pausing); ledger_append's commit nudges the sequencer. Counts in appended[n]."""
     from django.db import transaction
 
     from consent_ledger.ledger import ledger_append
@@ -950,14 +960,14 @@ def _appender(subject_ids, callers, template: dict, rate, seconds, nudges, appen
         body = {**template, "recipient": str(caller.agency.id), "request_id": str(uuid.uuid4())}
         with transaction.atomic():
             ledger_append(kind=EntryKind.DISCLOSURE, subject=rng.choice(subjects), caller=caller, body=body)
-            transaction.on_commit(lambda: nudges.put("ledger_sequence_task"))
         appended[n] += 1
 
 
 def _sequencer_worker(nudges, runs) -> None:
     from consent_ledger.sequencer import ledger_sequence_all
 
-    while nudges.get() is not None:
+    while (due := nudges.get()) is not None:
+        time.sleep(max(0.0, due - time.perf_counter()))  # the message's countdown
         ledger_sequence_all()
         runs[0] += 1
 

@@ -7,6 +7,7 @@ services would have written. No figure is judged here: they only exist."""
 import random
 
 import pytest
+from django.core.cache import cache
 
 from bench import ledger as bench
 from consent_ledger.models import EntryKind, LedgerEntry, LedgerLeaf, LedgerPending
@@ -108,14 +109,18 @@ def test_incremental_verification_starts_at_the_first_checkpoint_past_half_the_l
 
 
 @pytest.mark.postgres
-def test_the_sequencing_lag_is_sampled_while_appending_through_ledger_append(ledger_transactional_db):
+def test_the_sequencing_lag_is_sampled_while_appending_through_ledger_append(ledger_transactional_db, settings):
     world = bench.world_create()
     *_, filled = bench.ledger_fill(world, entries=50, service_subjects=1)
     bench.ledger_sequence_measure()
+    # As in production: the commits' nudges are published (to the benchmark's
+    # queue), at most one per interval, and a worker sequences when each is due.
+    settings.CELERY_TASK_ALWAYS_EAGER, settings.LEDGER_SEQUENCER_INTERVAL = False, 0.5
+    cache.clear()
 
     lag = bench.sequencing_lag_measure(filled.subject_ids, world.recipients, rate=40, seconds=1, rng=random.Random(1))
 
     assert lag.appended == 40 and lag.ages and all(age >= 0 for age in lag.ages)
-    assert lag.left_pending == 0 and lag.runs == 40 and lag.checkpoints >= 1
+    assert lag.left_pending == 0 and lag.checkpoints >= 1 and 1 <= lag.runs < lag.appended
     assert LedgerLeaf.objects.count() == 90
     assert bench.ledger_verify_measure()[1].ok
