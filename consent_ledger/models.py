@@ -70,8 +70,13 @@ class LedgerEntry(models.Model):
     seq = models.BigAutoField(primary_key=True)
     id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=32, choices=EntryKind.choices)
-    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="ledger_entries")
-    recorded_by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    # No index of their own (every read, and so every append, pays for each
+    # index: issue 11): the subject's entries are found through
+    # ledger_subject_kind_seq, whose first column it is, and no query looks
+    # entries up by the recording agency alone (the entries are PROTECTed:
+    # an agency with entries is never deleted).
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="ledger_entries", db_index=False)
+    recorded_by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+", db_index=False)
     actor = models.CharField(max_length=128, help_text="user:<pk> or client:<client_id>, never a name")
     recorded_at = models.DateTimeField()
     canonical = models.BinaryField(help_text="RFC 8785 bytes of the content: codes, ids, times and hashes only")
