@@ -182,18 +182,46 @@ def signed_request(endpoint: WebhookEndpoint, message: dict, at: datetime) -> tu
 
 def webhook_deliver(delivery_id) -> str | None:
     """Attempt one due delivery; returns its new status, or None when there was
-    nothing to do (already delivered, not due, or being sent elsewhere)."""
+    nothing to do (already delivered, not due, or being sent elsewhere).
+
+    The POST runs outside any transaction. A claim is committed first: the
+    attempt is counted and the delivery leased (not due again until the
+    attempt's timeout has passed), so no other worker sends it meanwhile; the
+    outcome is recorded after, if the lease is still this attempt's. Holding a
+    transaction over the POST would hold the delivery's row lock, and on
+    SQLite (the demo) the whole database's write lock, for as long as the
+    receiver takes to answer. A worker that dies mid-POST leaves the lease to
+    expire, and the delivery is sent again (at least once)."""
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return None
+    response, error = _send(delivery)
     with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("endpoint", "event")
-            .filter(pk=delivery_id, status=Delivery.PENDING, next_attempt_at__lte=timezone.now())
-            .first()
+        ours = Delivery.objects.select_for_update().filter(
+            pk=delivery.pk, status=Delivery.PENDING, attempts=delivery.attempts
         )
-        if delivery is None:
-            return None
-        _attempt(delivery)
-        return delivery.status
+        if not ours.exists():
+            return None  # the lease ran out and another attempt took over
+        _record(delivery, response, error)
+    return delivery.status
+
+
+@transaction.atomic
+def _claim(delivery_id) -> Delivery | None:
+    now = timezone.now()
+    delivery = (
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("endpoint", "event")
+        .filter(pk=delivery_id, status=Delivery.PENDING, next_attempt_at__lte=now)
+        .first()
+    )
+    if delivery is None:
+        return None
+    delivery.attempts += 1
+    lease = settings.WEBHOOK_TIMEOUT_SECONDS + settings.WEBHOOK_LEASE_MARGIN_SECONDS
+    delivery.next_attempt_at = now + timedelta(seconds=lease)
+    delivery.save(update_fields=["attempts", "next_attempt_at"])
+    return delivery
 
 
 def _post_pinned(url: str, address, body: bytes, headers: dict):
@@ -213,22 +241,24 @@ def _post_pinned(url: str, address, body: bytes, headers: dict):
         return response
 
 
-def _attempt(delivery: Delivery) -> None:
-    endpoint, now = delivery.endpoint, timezone.now()
-    delivery.attempts += 1
-    response, error = None, ""
+def _send(delivery: Delivery) -> tuple:
+    """(response or None, error text) of one POST of the delivery's event."""
+    endpoint = delivery.endpoint
     # `last_error` is stored and listed to the agency as it was recorded: in
     # English, like the transport errors beside it, whatever the worker's language.
     with translation.override("en"):
         addresses, refusal = resolve_webhook_url(endpoint.url) if endpoint.active else ([], "endpoint disabled")
     if refusal:
-        error = refusal
-    else:
-        body, headers = signed_request(endpoint, delivery.event.as_message(), now)
-        try:
-            response = _post_pinned(endpoint.url, addresses[0], body, headers)
-        except urllib3.exceptions.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+        return None, refusal
+    body, headers = signed_request(endpoint, delivery.event.as_message(), timezone.now())
+    try:
+        return _post_pinned(endpoint.url, addresses[0], body, headers), ""
+    except urllib3.exceptions.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _record(delivery: Delivery, response, error: str) -> None:
+    endpoint, now = delivery.endpoint, timezone.now()
     status = response.status if response is not None else None
     delivery.last_status_code, delivery.last_error = status, error
     if status is not None and 200 <= status < 300:

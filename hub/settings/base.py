@@ -311,6 +311,10 @@ OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)
 # process: what an event waits for the relay at most, on top of the run itself.
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=0.2)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# A claimed attempt is leased for its timeout plus this (urllib3's timeout
+# bounds the connect and each read, not the whole POST): only then may another
+# worker send a delivery whose sender died mid-POST.
+WEBHOOK_LEASE_MARGIN_SECONDS = env.float("WEBHOOK_LEASE_MARGIN_SECONDS", default=30)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)  # 13-24 h of retries with the backoff below
 WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=30)
 WEBHOOK_BACKOFF_CAP_SECONDS = env.float("WEBHOOK_BACKOFF_CAP_SECONDS", default=6 * 3600)
