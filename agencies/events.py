@@ -37,23 +37,24 @@ def event_emit(*, type: str, object_type: str, object_id, status: str = "", agen
 
 
 def _nudge_relay() -> None:
-    """Ask for a relay run. Eagerly (the demo, the tests) it runs now. With a
-    worker, a process asks at most once per OUTBOX_RELAY_INTERVAL, that far
-    ahead, and every event committed meanwhile rides in that run: a busy hub
-    publishes a few messages a second instead of one per commit, each a
-    broker round trip inside a request (issue 11). Beat's sweep picks up what
-    a lost message left."""
+    """Ask for a relay run: every event committed meanwhile rides in it, so a
+    busy hub publishes a few messages a second instead of one per commit, each
+    a broker round trip inside a request (issue 11). Beat's sweep picks up
+    what a lost message left."""
     from .tasks import outbox_relay_task
 
+    task_nudge(outbox_relay_task, key="agencies:outbox-relay-nudged", interval=settings.OUTBOX_RELAY_INTERVAL)
+
+
+def task_nudge(task, *, key: str, interval: float) -> None:
+    """Run a batch task soon. Eagerly (the demo, the tests) it runs now. With
+    a worker, this process publishes it at most once per `interval` seconds
+    (`key` marks the window in the cache), due at the window's end, so that
+    everything committed within the window is in that one run."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        outbox_relay_task.delay()
-        return
-    interval = settings.OUTBOX_RELAY_INTERVAL
-    if cache.add(_NUDGED, True, timeout=interval):
-        outbox_relay_task.apply_async(countdown=interval)
-
-
-_NUDGED = "agencies:outbox-relay-nudged"
+        task.delay()
+    elif cache.add(key, True, timeout=interval):
+        task.apply_async(countdown=interval)
 
 
 @transaction.atomic

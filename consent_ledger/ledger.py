@@ -6,11 +6,11 @@ import uuid
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from agencies.callers import Caller
+from agencies.events import task_nudge
 
 from .merkle import canonical_bytes, leaf_hash
 from .models import LedgerEntry, LedgerNote, LedgerPending, Subject
@@ -105,22 +105,12 @@ def _entry_insert(entry: LedgerEntry) -> None:
 
 
 def _nudge_sequencer() -> None:
-    """Ask for a sequencer run. Eagerly (the demo, the tests) it runs now.
-    With a worker, a process schedules at most one run per
-    LEDGER_SEQUENCER_INTERVAL, that far ahead: every entry committed
-    meanwhile joins that run's batch, so a busy log signs one checkpoint per
-    interval instead of one per commit, and no entry waits much longer than
-    the interval (issue 11: lag under 2 s at 200 appends/s). The beat
-    schedule's periodic run picks up whatever a lost message left."""
+    """Ask for a sequencer run: every entry committed meanwhile joins its
+    batch, so a busy log signs one checkpoint per LEDGER_SEQUENCER_INTERVAL
+    instead of one per commit, and no entry waits much longer than the
+    interval (issue 11: lag under 2 s at 200 appends/s). The beat schedule's
+    periodic run picks up whatever a lost message left."""
     from .tasks import ledger_sequence_task
 
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        ledger_sequence_task.delay()
-        return
-    interval = settings.LEDGER_SEQUENCER_INTERVAL
-    if cache.add(_NUDGED, True, timeout=interval):
-        ledger_sequence_task.apply_async(countdown=interval)
-
-
-_NUDGED = "consent_ledger:sequencer-nudged"
+    task_nudge(ledger_sequence_task, key="consent_ledger:sequencer-nudged", interval=settings.LEDGER_SEQUENCER_INTERVAL)
 
