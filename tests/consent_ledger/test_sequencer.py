@@ -51,6 +51,14 @@ def append_raw(agency, subject, count: int) -> list[LedgerEntry]:
     return entries
 
 
+def append_and_sequence(agency, subject, appends: list[int], batch_size: int) -> None:
+    """Append each count of entries in turn, sequencing all after each, in batches."""
+    for count in appends:
+        append_raw(agency, subject, count)
+        while ledger_sequence(batch_size=batch_size):
+            pass
+
+
 def leaf_indexes() -> dict:
     return dict(LedgerLeaf.objects.values_list("entry__id", "leaf_index"))
 
@@ -58,12 +66,8 @@ def leaf_indexes() -> dict:
 @hypothesis_settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.integers(1, 700), min_size=1, max_size=4), st.integers(1, 500))
 def test_checkpoints_match_pymerkle_for_random_sizes(owner, appends, batch_size):
-    agency, subject = owner
     with transaction.atomic():
-        for count in appends:
-            append_raw(agency, subject, count)
-            while ledger_sequence(batch_size=batch_size):
-                pass
+        append_and_sequence(*owner, appends, batch_size)
         entries = list(LedgerEntry.objects.select_related("leaf").order_by("leaf__leaf_index"))
         reference = pymerkle.InmemoryTree.init_from_entries([bytes(e.canonical) for e in entries])
         tree = MerkleTree(bytes.fromhex(e.leaf_hash) for e in entries)
@@ -84,12 +88,8 @@ def test_checkpoints_match_pymerkle_for_random_sizes(owner, appends, batch_size)
 @hypothesis_settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.integers(1, 80), min_size=1, max_size=4), st.integers(1, 40))
 def test_every_complete_subtree_from_the_minimum_height_up_is_kept(owner, appends, batch_size):
-    agency, subject = owner
     with transaction.atomic():
-        for count in appends:
-            append_raw(agency, subject, count)
-            while ledger_sequence(batch_size=batch_size):
-                pass
+        append_and_sequence(*owner, appends, batch_size)
         hashes = LedgerEntry.objects.order_by("leaf__leaf_index").values_list("leaf_hash", flat=True)
         tree = MerkleTree(bytes.fromhex(h) for h in hashes)
         size = len(tree)
