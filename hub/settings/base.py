@@ -84,12 +84,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": env.int("DATABASE_POOL_MAX", default=10),
         "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
     }
-    # Server-side parameters, so that psycopg prepares a statement the fifth
-    # time a connection runs it and PostgreSQL stops planning it again: the
-    # hot paths' fixed queries (hub/api/compiled_queries.py) are then planned
-    # once per pooled connection (issue 11). Off behind a transaction-mode
-    # pgbouncer, which cannot keep a session's prepared statements.
-    DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
+    # Server-side parameters and prepared statements: psycopg prepares a
+    # statement the fifth time a connection runs it, and PostgreSQL stops
+    # planning it again, so the hot paths' fixed queries
+    # (hub/api/compiled_queries.py) are planned once per pooled connection
+    # (issue 11). Django turns preparing off unless asked (prepare_threshold).
+    # Both off behind a transaction-mode pgbouncer, which cannot keep a
+    # session's prepared statements.
+    _server_side = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
+    DATABASES["default"]["OPTIONS"]["server_side_binding"] = _server_side
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5 if _server_side else None
 else:
     # SQLite, the embedded demo, under concurrent requests (issue 11, item 5;
     # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes):

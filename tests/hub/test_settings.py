@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "hub.settings.production",
@@ -44,3 +46,18 @@ def test_postgres_url_uses_psycopg_pool():
     result = manage("shell", "--no-imports", "-c", code, env=env)
 
     assert result.stdout.split() == ["django.db.backends.postgresql", "7"], result.stderr
+
+
+@pytest.mark.parametrize(("flag", "expected"), [(None, ["True", "5"]), ("false", ["False", "None"])])
+def test_postgres_prepares_repeated_statements_unless_told_not_to(flag, expected):
+    """Server-side binding with psycopg's prepared statements (Django turns
+    them off by default); both off for a transaction-mode pgbouncer."""
+    code = ("from django.conf import settings; options = settings.DATABASES['default']['OPTIONS']; "
+            "print(options['server_side_binding'], options['prepare_threshold'])")
+    env = {**PRODUCTION_ENV, "DATABASE_URL": "postgres://hub@db.internal:5432/hub"}
+    if flag is not None:
+        env["DATABASE_SERVER_SIDE_BINDING"] = flag
+
+    result = manage("shell", "--no-imports", "-c", code, env=env)
+
+    assert result.stdout.split() == expected, result.stderr
