@@ -9,16 +9,20 @@ reordered (a root commits to every leaf and its position).
 
 Verifying is hashing, not ORM work. The log is cut into aligned chunks of
 2**CHUNK_HEIGHT leaves. The fast path proves an intact chunk in bulk: one
-query reads its leaves in order, the verifier hashes the canonical bytes
+query reads which entry each of its leaves names, another reads those
+entries by a range of their keys (not a join: a look-up per leaf costs the
+database more than the range), the verifier hashes the canonical bytes
 itself, compares all the stored leaf hashes at once and builds the chunk's
-subtree level by level; a chunk is clean when its leaves are contiguous, every
-stored leaf hash is the hash of the stored bytes, and the columns the
+subtree level by level; a chunk is clean when its leaves are contiguous,
+every stored leaf hash is the hash of the stored bytes, and the columns the
 application reads spell the frame of those bytes. Only a chunk the fast path
 flags goes through the precise path, entry by entry, which names what is
 wrong. Chunks are aligned and equal, so their roots combine like leaves
 (merkle.frontier_extend) and the root at any checkpoint inside a chunk is the
 log's frontier before the chunk plus the chunk's own complete subtrees up to
 that size: the verifier holds O(log n) hashes, never the leaves of the log.
+The ranges of keys read also count the entries, so the check that every
+entry is in the log or queued need not scan all of them again.
 
 On PostgreSQL, worker processes verify chunks in parallel, each on its own
 connection joined to the main process's REPEATABLE READ, READ ONLY snapshot
@@ -38,7 +42,9 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from multiprocessing import util as multiprocessing_util
+from operator import attrgetter
 
 import orjson
 import psycopg
@@ -133,7 +139,7 @@ def verify_ledger(
         key = _verification_key(findings)
         start = _Start() if from_checkpoint is None else _trusted_start(from_checkpoint, trusted_root, key)
         walk = _walk_log(start, key, findings, jobs if owned else 1)
-        _check_queue(start, walk.found, walk.end, findings)
+        _check_queue(start, walk, findings)
         _check_sequencer_state(walk.found, walk.root(), findings)
     problems = findings.all()
     return VerifyReport(
@@ -260,16 +266,27 @@ def _decoded_frontier(frontier, size: int) -> list[bytes] | None:
 # -- The walk over the log ---------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _KeyRange:
+    """Every entry whose key is in [first, last] was read: `entries` of them."""
+
+    first: int
+    last: int
+    entries: int
+
+
 @dataclass
 class _Chunk:
     """One chunk's verified summary: for each size s it covers (the checkpoint
     sizes inside it and its end), the complete subtrees of leaves [lo, s),
-    largest first. `nodes` is None when the fast path flagged the chunk."""
+    largest first. `nodes` is None when the fast path flagged the chunk.
+    `keys`: the entries the fast path read, when it read a range of keys."""
 
     lo: int
     hi: int
     found: int
     nodes: dict[int, list[bytes]] | None
+    keys: _KeyRange | None = None
 
 
 class _Tree:
@@ -304,26 +321,42 @@ class _Tree:
 @dataclass
 class _Walk:
     end: int
+    outside: int | None  # leaves outside [0, end) that name a stored entry, None if more than were listed
     found: int
     tree: _Tree
     checkpoints: "_Checkpoints"
+    # The ranges of keys the walk read all entries of, adjacent ones merged
+    # (most are: a few ranges, not one per chunk); None once a part of the
+    # log was read otherwise.
+    key_ranges: list[_KeyRange] | None = field(default_factory=list)
 
     def root(self) -> bytes:
         return self.tree.root()
+
+    def read_keys(self, keys: _KeyRange | None) -> None:
+        """Note how a part of the log was read (None: not by a range of keys)."""
+        ranges = self.key_ranges
+        if keys is None or ranges is None:
+            self.key_ranges = None
+        elif ranges and ranges[-1].last + 1 == keys.first:
+            ranges[-1] = _KeyRange(ranges[-1].first, keys.last, ranges[-1].entries + keys.entries)
+        else:
+            ranges.append(keys)
 
 
 def _walk_log(start: _Start, key, findings: _Findings, jobs: int | None) -> _Walk:
     """Verify the leaves [start, end) chunk by chunk, checking each checkpoint
     as its size is passed; then the checkpoints beyond the stored leaves."""
-    end = _log_end(start.size, findings)
+    end, outside = _log_end(start.size, findings)
     checkpoints = _Checkpoints(start.size, key, findings)
-    walk = _Walk(end=end, found=start.size, tree=_Tree(start), checkpoints=checkpoints)
+    walk = _Walk(end=end, outside=outside, found=start.size, tree=_Tree(start), checkpoints=checkpoints)
     checkpoints.check_upto(0, lambda row: EMPTY_ROOT)  # a checkpoint of the empty tree, if any
     bounds = _Bounds(start.size, end)
     head_end = min(end, _chunk_boundary_from(start.size))
     if head_end > start.size:
         _walk_head(walk, bounds, head_end, findings)
     for chunk in _chunks(head_end, end, jobs):
+        walk.read_keys(chunk.keys)  # a range read counts its entries, clean chunk or not
         if chunk.nodes is None:
             chunk = _precise_chunk(chunk.lo, chunk.hi, bounds, findings)
         walk.found += chunk.found
@@ -341,10 +374,12 @@ def _chunk_boundary_from(size: int) -> int:
 def _walk_head(walk: _Walk, bounds: _Bounds, hi: int, findings: _Findings) -> None:
     """The leaves from an unaligned start to the next chunk boundary, in process."""
     lo = walk.tree.size
-    found, leaves = (None, None)
+    read = _Read(0, None)
     if connection.vendor == "postgresql":
         with _raw_cursor() as cursor, _gc_paused():
-            found, leaves = _fast_leaves(cursor, lo, hi)
+            read = _fast_leaves(cursor, lo, hi)
+    walk.read_keys(read.keys)
+    found, leaves = read.found, read.leaves
     if leaves is None:
         found, leaves = _precise_leaves(lo, hi, bounds, findings)
     walk.found += found
@@ -354,11 +389,12 @@ def _walk_head(walk: _Walk, bounds: _Bounds, hi: int, findings: _Findings) -> No
     walk.tree.pass_leaves(leaves[walk.tree.size - lo :])
 
 
-def _log_end(start: int, findings: _Findings) -> int:
+def _log_end(start: int, findings: _Findings) -> tuple[int, int | None]:
     """Where the walk ends: after the last leaf, but never beyond the largest
     size the log states (its sequencer state, its latest checkpoint), so one
     leaf given a huge index cannot make the walk hash a billion missing
-    leaves. Leaves outside [0, end) are reported."""
+    leaves. Leaves outside [0, end) are reported; also returned: how many of
+    them name a stored entry, None when there were more than are listed."""
     last = (
         LedgerLeaf.objects.filter(leaf_index__gte=start).order_by("-leaf_index")
         .values_list("leaf_index", flat=True).first()
@@ -369,11 +405,20 @@ def _log_end(start: int, findings: _Findings) -> int:
         start,
     )
     end = start if last is None else max(start, min(last + 1, stated))
-    outside = LedgerLeaf.objects.filter(Q(leaf_index__lt=0) | Q(leaf_index__gte=end)).select_related("entry")
-    for leaf in outside.order_by("leaf_index")[: MAX_PROBLEMS + 1]:
+    sides = [_leaves_outside(Q(leaf_index__lt=0)), _leaves_outside(Q(leaf_index__gte=end))]
+    for leaf in [*sides[0], *sides[1]][: MAX_PROBLEMS + 1]:
         findings.add(f"{_describe(leaf.entry, leaf.leaf_index)}: leaf index outside the log "
                      f"(its {end} leaves are numbered from 0)")
-    return end
+    listed_all = all(len(side) <= MAX_PROBLEMS for side in sides)
+    return end, sum(map(len, sides)) if listed_all else None
+
+
+def _leaves_outside(where: Q) -> list[LedgerLeaf]:
+    """The leaves on one side of the log that name a stored entry (the join
+    is inner), in order. A query per side: each is then a range of the
+    primary key, where an OR of both is a walk over all of it for a planner
+    without statistics of a freshly sequenced table."""
+    return list(LedgerLeaf.objects.filter(where).select_related("entry").order_by("leaf_index")[: MAX_PROBLEMS + 1])
 
 
 def _chunks(lo: int, end: int, jobs: int | None) -> Iterator[_Chunk]:
@@ -405,73 +450,139 @@ def _worker_count(jobs: int | None, chunks: int) -> int:
 _LEAF_TABLE, _ENTRY_TABLE = LedgerLeaf._meta.db_table, LedgerEntry._meta.db_table
 _CHECKPOINT_TABLE = Checkpoint._meta.db_table
 
+# Which entry each position of a chunk names: two arrays, the positions and
+# the entries, in one row (a row per leaf cost more than the arrays). Both
+# aggregates take the rows in the same order: the order they were written in,
+# leaf order, which the caller checks. (ORDER BY would have a planner without
+# statistics of a freshly sequenced table sort them.)
+_POSITIONS_SQL = f"""SELECT array_agg(leaf_index), array_agg(entry_id) FROM {_LEAF_TABLE}
+WHERE leaf_index >= %s AND leaf_index < %s"""
+
 # The columns against the canonical bytes, in SQL on bytea, parsing no JSON and
 # with no expression that can raise on tampered bytes. RFC 8785 sorts the
 # content's keys (actor, body, id, kind, recorded_at, recorded_by, subject),
-# so intact bytes are exactly PREFIX + the body + SUFFIX, spelt from the
-# columns as ledger.entry_columns spells them. This check may run in the
-# database: the columns are what the application itself reads from this
-# database, so a database that lied here would lie to the application too.
-# The hashing may not: it is what makes the signed roots bind the stored
-# bytes, and a database that lied about hashes could hide changed rows, so the
-# verifier hashes the bytes itself.
+# so intact bytes are exactly HEAD + the body + TAIL, spelt from the columns
+# as ledger.entry_columns spells them. This check may run in the database: the
+# columns are what the application itself reads from this database, so a
+# database that lied here would lie to the application too. The hashing may
+# not: it is what makes the signed roots bind the stored bytes, and a
+# database that lied about hashes could hide changed rows, so the verifier
+# hashes the bytes itself.
 #
 # actor and kind are quoted as they are, not through to_json (a third of the
 # check's cost), and only when `plain`: free of '"' and '\'. Then the match is
 # exact: in JSON bytes a run without quote or backslash between the opening
 # '"' and a '"' that follows it is the whole string, unescaped. A value with
 # either (never one the hub writes) fails the check and takes the precise path.
-_PLAIN = """strpos(e.actor, '"') = 0 AND strpos(e.actor, '\\') = 0
-    AND strpos(e.kind, '"') = 0 AND strpos(e.kind, '\\') = 0"""
-_PREFIX = """convert_to('{"actor":"' || e.actor || '","body":', 'UTF8')"""
-_SUFFIX = """convert_to(',"id":"' || e.id::text || '","kind":"' || e.kind
+_PLAIN = """strpos(e.actor || e.kind, '"') = 0 AND strpos(e.actor || e.kind, '\\') = 0"""
+_HEAD = """'{"actor":"' || e.actor || '","body":'"""
+_TAIL = """',"id":"' || e.id::text || '","kind":"' || e.kind
     || '","recorded_at":"' || to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-    || '","recorded_by":"' || e.recorded_by_id::text || '","subject":"' || e.subject_id::text || '"}', 'UTF8')"""
-# OFFSET 0 keeps the inner query apart, so each row's prefix and suffix are
-# built once, not once per use.
-_FAST_SQL = f"""
-SELECT leaf_index, leaf_hash, canonical,
-       plain AND octet_length(canonical) > octet_length(p) + octet_length(s)
-       AND substring(canonical FROM 1 FOR octet_length(p)) = p
-       AND substring(canonical FROM octet_length(canonical) - octet_length(s) + 1) = s
-FROM (SELECT l.leaf_index, e.leaf_hash, e.canonical, {_PLAIN} AS plain, {_PREFIX} AS p, {_SUFFIX} AS s
-      FROM {_LEAF_TABLE} l JOIN {_ENTRY_TABLE} e ON e.seq = l.entry_id
-      WHERE l.leaf_index >= %s AND l.leaf_index < %s
-      ORDER BY l.leaf_index OFFSET 0) framed
-ORDER BY leaf_index
-"""
+    || '","recorded_by":"' || e.recorded_by_id::text || '","subject":"' || e.subject_id::text || '"}'"""
+# HEAD and TAIL are these many bytes plus the actor's, and the kind's: a uuid
+# as text is 36 bytes, recorded_at 27 (ledger.iso: four-digit years, six
+# digits of microseconds, 'Z'). A value spelt longer cannot match at these
+# offsets, so it fails the check. Knowing the lengths, each side is built once
+# and compared where it must stand; the body between them is at least a byte.
+_HEAD_BYTES = len('{"actor":"","body":')
+_TAIL_BYTES = len(',"id":"","kind":"","recorded_at":"","recorded_by":"","subject":""}') + 3 * 36 + 27
+# textsend spells a text in the client encoding, which Django sets to UTF8 on
+# its connections (the workers connect with its parameters): the bytes
+# convert_to(..., 'UTF8') would give, without its look-up of an encoding by
+# name on every call (about a tenth of the check).
+_FRAMED = f"""{_PLAIN}
+    AND octet_length(e.canonical) > {_HEAD_BYTES + _TAIL_BYTES} + octet_length(e.actor) + octet_length(e.kind)
+    AND substring(e.canonical FOR {_HEAD_BYTES} + octet_length(e.actor)) = textsend({_HEAD})
+    AND substring(e.canonical FROM octet_length(e.canonical) - {_TAIL_BYTES - 1} - octet_length(e.kind))
+        = textsend({_TAIL})"""
+# A chunk's entries, read by their keys. The sequencer gives leaves to queued
+# entries in key order, so a chunk's entries are a range of keys or nearly
+# (an entry that committed late goes to a later batch): one index range scan
+# reads them at a third of the cost of a look-up per leaf, which is
+# what a join does. Rows come in any order; the caller puts them in leaf order.
+_ENTRIES_SQL = f"SELECT e.seq, e.leaf_hash, e.canonical, {_FRAMED} FROM {_ENTRY_TABLE} e"
+_ENTRY_RANGE_SQL = f"{_ENTRIES_SQL} WHERE e.seq >= %s AND e.seq <= %s"
+_ENTRY_KEYS_SQL = f"{_ENTRIES_SQL} WHERE e.seq = ANY(%s::bigint[])"
 _SIZES_SQL = f"SELECT tree_size FROM {_CHECKPOINT_TABLE} WHERE tree_size > %s AND tree_size < %s"
 
 
-def _fast_leaves(cursor, lo: int, hi: int) -> tuple[int, list[bytes] | None]:
-    """(leaves found, their hashes) for [lo, hi); the hashes are None unless
-    the chunk is clean: every position held, every stored leaf hash the hash
-    of the stored bytes, every entry's columns spelling the frame of its
-    bytes, so that the precise path would find nothing wrong in those terms.
-    The body inside the frame is not parsed here: bytes changed there change
-    the leaf, which then no longer matches the stored leaf hash (the chunk is
-    flagged) or, re-hashed too, the signed roots (the checkpoints name it)."""
-    cursor.execute(_FAST_SQL, (lo, hi))
+@dataclass
+class _Read:
+    """What the fast path read of the leaves [lo, hi): how many it found,
+    their hashes if the range is clean (else None), and the range of keys
+    whose entries it read, if it read them so."""
+
+    found: int
+    leaves: list[bytes] | None
+    keys: _KeyRange | None = None
+
+
+def _fast_leaves(cursor, lo: int, hi: int) -> _Read:
+    """The leaves [lo, hi), whose hashes are None unless the chunk is clean:
+    every position held, every stored leaf hash the hash of the stored bytes,
+    every entry's columns spelling the frame of its bytes, so that the
+    precise path would find nothing wrong in those terms. The body inside the
+    frame is not parsed here: bytes changed there change the leaf, which
+    then no longer matches the stored leaf hash (the chunk is flagged) or,
+    re-hashed too, the signed roots (the checkpoints name it)."""
+    cursor.execute(_POSITIONS_SQL, (lo, hi))
+    indexes, entry_ids = cursor.fetchone()
+    if indexes is None:
+        return _Read(0, None)
+    found, expected = len(indexes), list(range(lo, hi))
+    if indexes != expected:
+        indexes, entry_ids = zip(*sorted(zip(indexes, entry_ids)))
+        # Every position once (not taken from the primary key: a table owner can drop it).
+        if list(indexes) != expected:
+            return _Read(found, None)
+    entry_ids = tuple(entry_ids)
+    keys, rows = _entries_named(cursor, entry_ids)
+    entries = _in_leaf_order(rows, entry_ids)
+    if entries is None:
+        return _Read(found, None, keys)
+    hashes, canonicals, framed = entries
+    leaves = _leaf_hashes(canonicals)
+    clean = all(framed) and b"".join(leaves).hex() == "".join(hashes)
+    return _Read(found, leaves if clean else None, keys)
+
+
+def _entries_named(cursor, entry_ids: tuple[int, ...]) -> tuple[_KeyRange | None, list[tuple]]:
+    """The rows (key, stored leaf hash, bytes, frame check) of the entries
+    with these keys, maybe among others; and the range of keys read, if they
+    were read by range."""
+    first, last = min(entry_ids), max(entry_ids)
+    if last - first >= 2 * len(entry_ids):  # spread wider: a range would read other entries than these
+        cursor.execute(_ENTRY_KEYS_SQL, (list(entry_ids),))
+        return None, cursor.fetchall()
+    cursor.execute(_ENTRY_RANGE_SQL, (first, last))
     rows = cursor.fetchall()
+    return _KeyRange(first, last, len(rows)), rows
+
+
+def _in_leaf_order(rows: list[tuple], entry_ids: tuple[int, ...]) -> tuple[tuple, tuple, tuple] | None:
+    """(stored leaf hashes, bytes, frame checks) of the entries with these
+    keys, in this order; None when one of them is missing."""
     if not rows:
-        return 0, None
-    indexes, hashes, canonicals, framed = zip(*rows)
-    sha256 = hashlib.sha256
-    leaves = [sha256(b"\x00" + canonical).digest() for canonical in canonicals]  # RFC 9162 §2.1.1
-    clean = (
-        len(rows) == hi - lo and indexes[0] == lo and indexes[-1] == hi - 1  # leaf_index is unique
-        and all(framed) and b"".join(leaves).hex() == "".join(hashes)
-    )
-    return len(rows), leaves if clean else None
+        return None
+    seqs, *columns = zip(*rows)
+    if seqs == entry_ids:
+        return tuple(columns)
+    # Out of key order, or the range held entries of other chunks (or queued).
+    by_seq = {row[0]: row[1:] for row in rows}
+    try:
+        return tuple(zip(*(by_seq[seq] for seq in entry_ids)))
+    except KeyError:  # a leaf names an entry that is not stored
+        return None
 
 
 def _fast_chunk(cursor, lo: int, hi: int) -> _Chunk:
     with _gc_paused():
-        found, leaves = _fast_leaves(cursor, lo, hi)
-        if leaves is None:
-            return _Chunk(lo, hi, found, None)
+        read = _fast_leaves(cursor, lo, hi)
+        if read.leaves is None:
+            return _Chunk(lo, hi, read.found, None, read.keys)
         cursor.execute(_SIZES_SQL, (lo, hi))
-        return _Chunk(lo, hi, found, _chunk_nodes(lo, leaves, [size for (size,) in cursor.fetchall()]))
+        nodes = _chunk_nodes(lo, read.leaves, [size for (size,) in cursor.fetchall()])
+        return _Chunk(lo, hi, read.found, nodes, read.keys)
 
 
 @contextmanager
@@ -492,12 +603,38 @@ def _chunk_nodes(lo: int, leaves: list[bytes], sizes) -> dict[int, list[bytes]]:
     """For each size s in `sizes` and for the chunk's end, the complete
     subtrees of leaves [lo, s), largest first, from the chunk's subtree built
     level by level (RFC 9162 §2.1.1 interior nodes)."""
-    sha256 = hashlib.sha256
     levels = [leaves]
     while len(levels[-1]) > 1:
-        level = levels[-1]
-        levels.append([sha256(b"\x01" + left + right).digest() for left, right in zip(level[0::2], level[1::2])])
+        levels.append(_parents(levels[-1]))
     return {size: _leading_subtrees(levels, size - lo) for size in [*sizes, lo + len(leaves)]}
+
+
+# RFC 9162 §2.1.1: a leaf is SHA-256(0x00 || the entry's bytes), an interior
+# node SHA-256(0x01 || left || right). Each hash starts from a copy of a
+# hasher that holds the prefix: hashlib.sha256() looks its algorithm up on
+# every call, and that, with prefixing every input, was a seventh of the
+# hashing.
+_LEAF_HASHER = hashlib.sha256(b"\x00")
+_NODE_HASHER = hashlib.sha256(b"\x01")
+
+
+def _leaf_hashes(canonicals) -> list[bytes]:
+    new, leaves = _LEAF_HASHER.copy, []
+    for canonical in canonicals:
+        hasher = new()
+        hasher.update(canonical)
+        leaves.append(hasher.digest())
+    return leaves
+
+
+def _parents(level: list[bytes]) -> list[bytes]:
+    """The level above: a node per pair (an odd last one has no parent yet)."""
+    new, parents = _NODE_HASHER.copy, []
+    for left, right in zip(level[0::2], level[1::2]):
+        hasher = new()
+        hasher.update(left + right)
+        parents.append(hasher.digest())
+    return parents
 
 
 def _leading_subtrees(levels: list[list[bytes]], count: int) -> list[bytes]:
@@ -654,46 +791,116 @@ def _leaf_range(lo: int, hi: int) -> str:
 # -- The sequencer's queue: entries not yet in the log ----------------------------------------
 
 
-def _check_queue(start: _Start, found: int, end: int, findings: _Findings) -> None:
+@dataclass
+class _Queue:
+    """What the queue holds of entries with keys above `after` (None: all)."""
+
+    after: int | None
+    queued: int = 0  # queue rows naming a stored entry
+    logged: int = 0  # of those, entries that have a leaf too
+    logged_anywhere: int = 0  # the same, whatever the key
+
+
+def _check_queue(start: _Start, walk: _Walk, findings: _Findings) -> None:
     """Queued entries are checked like the sequenced ones, but not required in
     the log; the leaf hash their queue row holds is the one the sequencer will
     sign. An entry neither in the log nor queued lost its leaf or queue row."""
-    queued = LedgerPending.objects.select_related("entry").order_by("entry_id")
-    for pending in queued.iterator(chunk_size=ORM_CHUNK):
-        leaf = _checked_leaf(pending.entry, None, findings).hex()
-        if pending.leaf_hash != leaf:
-            findings.add(f"{_describe(pending.entry, None)}: its queue row holds leaf hash {pending.leaf_hash} "
-                         f"but its bytes hash to {leaf}: the queue row was changed")
-    both = LedgerLeaf.objects.filter(entry_id__in=LedgerPending.objects.values("entry_id")).select_related("entry")
-    for leaf in both.order_by("leaf_index")[: MAX_PROBLEMS + 1]:
-        findings.add(f"{_describe(leaf.entry, leaf.leaf_index)}: in the log and still queued for the sequencer")
-    if start.size == 0 and _entries_accounted(found, end, both.count()):
+    queue = _checked_queue(_entry_boundary(start), findings)
+    if queue.logged_anywhere:
+        both = LedgerLeaf.objects.filter(entry_id__in=LedgerPending.objects.values("entry_id")).select_related("entry")
+        for leaf in both.order_by("leaf_index")[: MAX_PROBLEMS + 1]:
+            findings.add(f"{_describe(leaf.entry, leaf.leaf_index)}: in the log and still queued for the sequencer")
+    if _entries_accounted(start, walk, queue):
         return
-    for entry in _unlogged_entries(start)[: MAX_PROBLEMS + 1]:
+    for entry in _unlogged_entries(queue.after)[: MAX_PROBLEMS + 1]:
         findings.add(f"entry {entry.id} (seq {entry.seq}): neither in the log nor queued for the sequencer: "
                      "its leaf or its queue row was removed")
 
 
-def _entries_accounted(found: int, end: int, queued_and_logged: int) -> bool:
-    """Counting, not joining, on a full walk: every entry is a leaf the walk
-    found, a leaf outside the log, or queued (leaf and queue rows each name
-    one entry: their entry_id is unique)."""
-    outside = LedgerLeaf.objects.filter(
-        Q(leaf_index__lt=0) | Q(leaf_index__gte=end), Exists(LedgerEntry.objects.filter(seq=OuterRef("entry_id")))
-    ).count()
-    queued = LedgerPending.objects.count()
-    return LedgerEntry.objects.count() == found + outside + queued - queued_and_logged
+def _entry_boundary(start: _Start) -> int | None:
+    """The key of the trusted tree's last entry (None for a full run): the
+    entries after it are those appended since, which an incremental run
+    holds to the rule that each is in the log or queued."""
+    if not start.size:
+        return None
+    boundary = LedgerLeaf.objects.filter(leaf_index=start.size - 1).values_list("entry_id", flat=True).first()
+    return boundary or 0
 
 
-def _unlogged_entries(start: _Start):
+def _checked_queue(after: int | None, findings: _Findings) -> _Queue:
+    """Check every queue row, a batch at a time: the rows first, then their
+    entries and leaves by key. (A join of the queue with the entries is
+    planned from statistics taken when the queue last held a backlog: right
+    after the backlog is sequenced, that is a walk over every entry.) Rows
+    come in table order, which is what a scan of a queue table full of rows
+    the sequencer just deleted reads fastest."""
+    queue = _Queue(after)
+    rows = LedgerPending.objects.values_list("entry_id", "leaf_hash").iterator(chunk_size=ORM_CHUNK)
+    while batch := list(islice(rows, ORM_CHUNK)):
+        entries = LedgerEntry.objects.in_bulk([entry_id for entry_id, _ in batch])
+        logged = set(LedgerLeaf.objects.filter(entry_id__in=entries).values_list("entry_id", flat=True))
+        for entry_id, stored in batch:
+            entry = entries.get(entry_id)
+            if entry is None:
+                continue  # no entry to hold to the rule (a foreign key a table owner dropped)
+            leaf = _checked_leaf(entry, None, findings).hex()
+            if stored != leaf:
+                findings.add(f"{_describe(entry, None)}: its queue row holds leaf hash {stored} "
+                             f"but its bytes hash to {leaf}: the queue row was changed")
+            queue.logged_anywhere += entry_id in logged
+            if after is None or entry_id > after:
+                queue.queued += 1
+                queue.logged += entry_id in logged
+    return queue
+
+
+def _entries_accounted(start: _Start, walk: _Walk, queue: _Queue) -> bool:
+    """Counting, not joining (leaf and queue rows each name one entry: their
+    entry_id is unique). A full walk: every entry is a leaf the walk found, a
+    leaf outside the log, or queued. From a trusted checkpoint: every entry
+    after its last one has a leaf or is queued; a leaf naming no stored entry
+    is counted there, but the walk reports it (a gap) unless it lies before
+    the checkpoint, where a full run looks."""
+    if not start.size:
+        outside = walk.outside
+        if outside is None:
+            outside = sum(
+                LedgerLeaf.objects.filter(where, Exists(LedgerEntry.objects.filter(seq=OuterRef("entry_id")))).count()
+                for where in (Q(leaf_index__lt=0), Q(leaf_index__gte=walk.end))  # a range of the key each
+            )
+        return _entries_above(None, walk.key_ranges) == walk.found + outside + queue.queued - queue.logged
+    appended = _entries_above(queue.after, walk.key_ranges)
+    logged = LedgerLeaf.objects.filter(entry_id__gt=queue.after).count()
+    return appended == logged + queue.queued - queue.logged
+
+
+def _entries_above(after: int | None, ranges: list[_KeyRange] | None) -> int:
+    """How many entries have a key above `after` (None: all). The walk read
+    every entry of its ranges of keys, in the run's snapshot: where those
+    ranges do not overlap, their counts add up, and only the keys between
+    and around them are left for the database to count. (On a freshly
+    filled table, a count of every entry is a scan of all of it.)"""
+    entries = LedgerEntry.objects.all() if after is None else LedgerEntry.objects.filter(seq__gt=after)
+    ranges = sorted(ranges or [], key=attrgetter("first"))
+    lows = [after, *(keys.last for keys in ranges)]  # what each range must start above
+    if not ranges or any(low is not None and keys.first <= low for keys, low in zip(ranges, lows)):
+        return entries.count()
+    around = Q(seq__gt=ranges[-1].last)
+    for low, keys in zip(lows, ranges):
+        if low is None:
+            around |= Q(seq__lt=keys.first)
+        elif keys.first - low > 1:
+            around |= Q(seq__gt=low, seq__lt=keys.first)
+    return sum(keys.entries for keys in ranges) + LedgerEntry.objects.filter(around).count()
+
+
+def _unlogged_entries(after: int | None):
     entries = LedgerEntry.objects.filter(
         ~Exists(LedgerLeaf.objects.filter(entry_id=OuterRef("seq"))),
         ~Exists(LedgerPending.objects.filter(entry_id=OuterRef("seq"))),
     )
-    if start.size:
-        # Incremental: the entries appended since the trusted tree's last leaf.
-        boundary = LedgerLeaf.objects.filter(leaf_index=start.size - 1).values_list("entry_id", flat=True).first()
-        entries = entries.filter(seq__gt=boundary or 0)
+    if after is not None:
+        entries = entries.filter(seq__gt=after)
     return entries.order_by("seq")
 
 

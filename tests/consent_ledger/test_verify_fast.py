@@ -156,9 +156,9 @@ def test_the_fast_path_flags_a_chunk_the_precise_path_fails(owner, tamper):
         else:
             LedgerEntry.objects.filter(pk=changed.pk).update(actor="client:tes")
     with verify._raw_cursor() as cursor:
-        found, leaves = verify._fast_leaves(cursor, 0, 6)
+        read = verify._fast_leaves(cursor, 0, 6)
 
-    assert (found, leaves) == (5 if tamper == "missing" else 6, None)
+    assert (read.found, read.leaves) == (5 if tamper == "missing" else 6, None)
 
 
 @pytest.mark.parametrize("actor", ['client:"quoted"', "client:back\\slash", "client:tab\there", "client:żółw"])
@@ -232,3 +232,102 @@ def test_a_small_log_or_a_daemonic_process_is_verified_in_process(monkeypatch):
     assert verify._worker_count(3, 10) == 3 and verify._worker_count(8, 2) == 2
     monkeypatch.setattr(verify.multiprocessing.current_process(), "daemon", True, raising=False)
     assert verify._worker_count(None, 100) == 1
+
+
+def orphan(owner) -> LedgerEntry:
+    """An entry the sequencer will never see: its queue row removed (as by a table owner)."""
+    (entry,) = append(owner, 1)
+    LedgerPending.objects.filter(entry=entry).delete()
+    return entry
+
+
+@pytest.fixture
+def counted_ranges(monkeypatch) -> list:
+    """The key ranges verify_ledger counts entries by (None where it counts
+    them all); each count it takes is checked against the entries stored."""
+    seen, real = [], verify._entries_above
+
+    def spy(after, ranges):
+        seen.append(ranges)
+        count = real(after, ranges)
+        entries = LedgerEntry.objects.all() if after is None else LedgerEntry.objects.filter(seq__gt=after)
+        assert count == entries.count()
+        return count
+
+    monkeypatch.setattr(verify, "_entries_above", spy)
+    return seen
+
+
+@pytest.mark.parametrize("where", ["inside a chunk's keys", "between two chunks' keys", "after every leaf's key"])
+@pytest.mark.parametrize("start", [0, 4])
+def test_an_entry_neither_logged_nor_queued_is_named_wherever_its_key_falls(owner, monkeypatch, counted_ranges,
+                                                                            where, start):
+    # The walk reads its chunks' entries by ranges of keys and counts them:
+    # an entry left out of the log must still be counted, and named, whether
+    # its key is in such a range, between two, or beyond them.
+    monkeypatch.setattr(verify, "CHUNK_HEIGHT", 2)
+    append(owner, 4)
+    ledger_sequence()  # leaves 0-3: the trusted tree of size 4, when the run starts there
+    before, after = {
+        "inside a chunk's keys": (2, 2), "between two chunks' keys": (0, 4), "after every leaf's key": (4, 0),
+    }[where]
+    append(owner, before)
+    orphan(owner)
+    append(owner, after)
+    ledger_sequence()  # leaves 4-7
+    unlogged = LedgerEntry.objects.get(leaf__isnull=True)
+    trusted = Checkpoint.objects.get(tree_size=4).root_hash
+
+    report = verify.verify_ledger(from_checkpoint=start or None, trusted_root=trusted if start else None)
+
+    assert (report.ok, report.tree_size) == (False, 8)
+    assert report.problems == [
+        (f"entry {unlogged.id} (seq {unlogged.seq}): neither in the log nor queued for the sequencer: "
+         "its leaf or its queue row was removed")
+    ]
+    # On PostgreSQL the walk's ranges were counted, not every entry.
+    assert all(ranges for ranges in counted_ranges) == (connection.vendor == "postgresql")
+
+
+def late(owner, count: int) -> tuple[LedgerEntry, list[LedgerEntry]]:
+    """`count` entries, the first of them committing late: sequenced only
+    with the next batch (put back in the queue by `late_committed`)."""
+    first, *others = append(owner, count)
+    LedgerPending.objects.filter(entry=first).delete()
+    return first, others
+
+
+def late_committed(entry: LedgerEntry) -> None:
+    LedgerPending.objects.create(entry=entry, leaf_hash=entry.leaf_hash)
+
+
+@pytest.mark.parametrize("spread", [False, True], ids=["overlapping-keys", "spread-keys"])
+def test_entries_sequenced_out_of_key_order_are_proven_in_bulk(owner, monkeypatch, precise, counted_ranges, spread):
+    # An entry that commits late is sequenced after entries with greater
+    # keys: a chunk's entries are then not in key order, and their range of
+    # keys holds entries of other chunks, which read overlapping ranges (their
+    # counts do not add up), or is too wide to read (they are read by key).
+    monkeypatch.setattr(verify, "CHUNK_HEIGHT", 1)
+    first_late, _ = late(owner, 3)
+    ledger_sequence()  # leaves 0, 1: keys k2, k3
+    late_committed(first_late)
+    append(owner, 1)
+    ledger_sequence()  # leaves 2, 3: k1, k4, read as the range k1-k4
+    if spread:
+        second_late, _ = late(owner, 6)
+        ledger_sequence()  # leaves 4-8: k6-k10
+        late_committed(second_late)
+        ledger_sequence()  # leaf 9: k5; chunk [8, 10) names k10 and k5
+
+    report = verify.verify_ledger()
+
+    assert (report.ok, report.problems, report.tree_size) == (True, [], 10 if spread else 4)
+    assert LedgerLeaf.objects.get(leaf_index=2).entry_id == first_late.seq
+    assert len(counted_ranges) == 1  # the count, checked by the fixture
+    if connection.vendor == "postgresql":
+        assert precise == []  # every chunk proven in bulk
+        if spread:
+            assert counted_ranges == [None]  # chunk [8, 10) was read by key
+        else:
+            k2_k3, k1_k4 = counted_ranges[0]
+            assert k1_k4.first < k2_k3.first and k2_k3.last < k1_k4.last
