@@ -78,11 +78,13 @@ def ledger_append(*, kind: str, subject: Subject, caller: Caller, body: dict, no
 # The entry and its place in the sequencer's queue in one statement on
 # PostgreSQL: every read that discloses appends an entry, and this saves it a
 # round trip and two ORM saves (issue 11, item 4).
-_INSERTED = ("id", "kind", "subject", "recorded_by", "actor", "recorded_at", "canonical", "leaf_hash")
+_INSERTED = [
+    LedgerEntry._meta.get_field(name)
+    for name in ("id", "kind", "subject", "recorded_by", "actor", "recorded_at", "canonical", "leaf_hash")
+]
 _APPEND_SQL = f"""
 WITH entry AS (
-    INSERT INTO "{LedgerEntry._meta.db_table}"
-        ({", ".join(f'"{LedgerEntry._meta.get_field(name).column}"' for name in _INSERTED)})
+    INSERT INTO "{LedgerEntry._meta.db_table}" ({", ".join(f'"{field.column}"' for field in _INSERTED)})
     VALUES ({", ".join(["%s"] * len(_INSERTED))})
     RETURNING seq, leaf_hash)
 INSERT INTO "{LedgerPending._meta.db_table}" ("entry_id", "leaf_hash") SELECT seq, leaf_hash FROM entry
@@ -96,8 +98,7 @@ def _entry_insert(entry: LedgerEntry) -> None:
         entry.save(force_insert=True)
         LedgerPending.objects.create(entry=entry, leaf_hash=entry.leaf_hash)
         return
-    fields = [LedgerEntry._meta.get_field(name) for name in _INSERTED]
-    values = [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields]
+    values = [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in _INSERTED]
     with connection.cursor() as cursor:
         cursor.execute(_APPEND_SQL, values)
         (entry.seq,) = cursor.fetchone()

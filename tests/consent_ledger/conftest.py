@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from agencies.callers import Caller
-from consent_ledger import triggers
+from consent_ledger import triggers, verify
 from consent_ledger.models import LedgerEntry
 from consent_ledger.sequencer import ledger_sequence
 from consent_ledger.services import (
@@ -31,6 +31,14 @@ def installed_triggers() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(_TRIGGER_QUERIES[connection.vendor])
         return {name for (name,) in cursor.fetchall()}
+
+
+@pytest.fixture(params=[verify.CHUNK_HEIGHT, 1], ids=["one-chunk", "chunks-of-2"])
+def whole_and_small_chunks(request, monkeypatch):
+    """verify_ledger with its chunks, and with chunks of two leaves, so that a
+    small log crosses chunk boundaries and the fast path combines chunks."""
+    monkeypatch.setattr(verify, "CHUNK_HEIGHT", request.param)
+    return request.param
 
 
 @pytest.fixture

@@ -22,13 +22,7 @@ from consent_ledger.verify import (
 )
 from tests.consent_ledger.conftest import terms
 
-pytestmark = pytest.mark.usefixtures("triggers_restored")
-
-
-@pytest.fixture(autouse=True, params=[verify.CHUNK_HEIGHT, 1], ids=["one-chunk", "chunks-of-2"])
-def chunk_height(request, monkeypatch):
-    monkeypatch.setattr(verify, "CHUNK_HEIGHT", request.param)
-    return request.param
+pytestmark = pytest.mark.usefixtures("triggers_restored", "whole_and_small_chunks")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from consent_ledger import triggers, verify
+from consent_ledger import triggers
 from consent_ledger.checkpoint import sign_note
 from consent_ledger.merkle import canonical_bytes, leaf_hash
 from consent_ledger.models import (
@@ -36,13 +36,7 @@ from consent_ledger.services import consent_grant, subject_create
 from consent_ledger.verify import verify_ledger
 from tests.consent_ledger.conftest import TRIGGERS, installed_triggers, terms
 
-pytestmark = pytest.mark.usefixtures("triggers_restored")
-
-
-@pytest.fixture(autouse=True, params=[verify.CHUNK_HEIGHT, 1], ids=["one-chunk", "chunks-of-2"])
-def chunk_height(request, monkeypatch):
-    monkeypatch.setattr(verify, "CHUNK_HEIGHT", request.param)
-    return request.param
+pytestmark = pytest.mark.usefixtures("triggers_restored", "whole_and_small_chunks")
 
 
 def run_json(*args) -> dict:
