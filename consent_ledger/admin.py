@@ -21,4 +21,4 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Checkpoint)
 class CheckpointAdmin(ReadOnlyAdmin):
-    list_display = ("tree_size", "root_hash", "created_at")
+    list_display = ("tree_size", "root_hash", "key_id", "created_at")

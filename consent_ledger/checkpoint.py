@@ -4,11 +4,12 @@ Pure Python, no Django. A checkpoint is the note text
 
     <origin>\\n<tree size>\\n<base64 root hash>\\n
 
-followed by a blank line and an Ed25519 signature line
+followed by a blank line and one Ed25519 signature line per signing key
 
     — <key name> base64(key ID || signature)\\n
 
-so generic transparency-log tooling can verify it (https://c2sp.org/signed-note,
+(two at a key rotation: the retiring key's and the new one's), so generic
+transparency-log tooling can verify it (https://c2sp.org/signed-note,
 https://c2sp.org/tlog-checkpoint). ``open_note`` is the strict reader: it
 raises ``CheckpointError`` with a stable ``code`` on anything it cannot accept.
 """
@@ -19,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -108,13 +110,24 @@ def parse_verifier_key(vkey: str) -> tuple[str, Ed25519PublicKey]:
 
 def sign_note(body: str, key_name: str, private_key: Ed25519PrivateKey) -> str:
     """Sign a note text (ending in a newline) as a signed note with one Ed25519 signature."""
-    _check_key_name(key_name)
+    return sign_note_with(body, [(key_name, private_key)])
+
+
+def sign_note_with(body: str, signers: Sequence[tuple[str, Ed25519PrivateKey]]) -> str:
+    """Sign a note text with several keys (key name, private key): one
+    signature line each, in this order. signed-note, "Signatures": a note may
+    carry several, and a verifier checks those of the keys it knows."""
     _check_note_text(body)
     if not body.endswith("\n"):
         raise CheckpointError(MALFORMED_NOTE, "note text must end in a newline")
-    signature = private_key.sign(body.encode("utf-8"))
-    blob = key_id(key_name, private_key.public_key()) + signature
-    return f"{body}\n{SIGNATURE_PREFIX}{key_name} {base64.b64encode(blob).decode('ascii')}\n"
+    if not 1 <= len(signers) <= MAX_SIGNATURES:
+        raise CheckpointError(MALFORMED_NOTE, f"a note carries 1 to {MAX_SIGNATURES} signatures")
+    lines = []
+    for key_name, private_key in signers:
+        _check_key_name(key_name)
+        blob = key_id(key_name, private_key.public_key()) + private_key.sign(body.encode("utf-8"))
+        lines.append(f"{SIGNATURE_PREFIX}{key_name} {base64.b64encode(blob).decode('ascii')}\n")
+    return f"{body}\n{''.join(lines)}"
 
 
 def verify_note(note: str, key_name: str, public_key: Ed25519PublicKey) -> str:
@@ -124,28 +137,48 @@ def verify_note(note: str, key_name: str, public_key: Ed25519PublicKey) -> str:
     key ID) are ignored; a signature by the known key must verify; at least
     one must be present.
     """
+    text, signers = verify_signatures(note, {(key_name, key_id(key_name, public_key)): public_key})
+    if not signers:
+        raise CheckpointError(UNVERIFIED_NOTE, f"no signature by {key_name}")
+    return text
+
+
+def verify_signatures(
+    note: str, known: Mapping[tuple[str, bytes], Ed25519PublicKey]
+) -> tuple[str, list[tuple[str, bytes]]]:
+    """Verify every signature in a note by a known key, named by (key name,
+    key ID), and return the note text and the known keys that signed it, in
+    note order (none, maybe: the caller decides whose signature it needs).
+
+    Per signed-note, "Signatures": signatures by other keys are ignored,
+    even under a known name or with a known ID; a signature by a known key
+    must verify.
+    """
     text, signature_lines = _split_note(note)
-    known_id = key_id(key_name, public_key)
-    verified = False
+    signers = []
     for line in signature_lines:
         name, blob = _parse_signature_line(line)
-        if name != key_name or blob[:4] != known_id:
+        public_key = known.get((name, blob[:4]))
+        if public_key is None:
             continue
         try:
             public_key.verify(blob[4:], text.encode("utf-8"))
         except InvalidSignature:
-            raise CheckpointError(INVALID_SIGNATURE, f"bad signature by {key_name}") from None
-        verified = True
-    if not verified:
-        raise CheckpointError(UNVERIFIED_NOTE, f"no signature by {key_name}")
-    return text
+            raise CheckpointError(INVALID_SIGNATURE, f"bad signature by {name}") from None
+        signers.append((name, blob[:4]))
+    return text, signers
 
 
 def open_note(
     note: str, key_name: str, public_key: Ed25519PublicKey, *, origin: str | None = None
 ) -> Checkpoint:
     """Verify a signed checkpoint and parse it; ``origin``, if given, must match."""
-    checkpoint = parse_checkpoint(verify_note(note, key_name, public_key))
+    return parse_checkpoint_of(verify_note(note, key_name, public_key), origin)
+
+
+def parse_checkpoint_of(text: str, origin: str | None) -> Checkpoint:
+    """Parse a verified checkpoint text; ``origin``, if given, must match."""
+    checkpoint = parse_checkpoint(text)
     if origin is not None and checkpoint.origin != origin:
         raise CheckpointError(ORIGIN_MISMATCH, f"checkpoint is for {checkpoint.origin!r}")
     return checkpoint

@@ -227,20 +227,46 @@ class SequencerState(models.Model):
 
 
 class SigningKey(models.Model):
-    """The Ed25519 checkpoint key when none is given in settings."""
+    """An Ed25519 key that signs checkpoints, and when it may (DESIGN.md 4.4;
+    consent_ledger/keys.py). One key is current (retired_at is null); a
+    rotation retires it at the moment the next one becomes valid, and a
+    retired key signs no more: its private part is erased. The private part is
+    kept only for a key the hub generated; an operator's key
+    (LEDGER_SIGNING_KEY) stays in the environment, and only its public part,
+    id and validity are recorded here."""
 
-    key_name = models.CharField(max_length=255, unique=True)
-    private_key = models.BinaryField()
+    key_name = models.CharField(max_length=255)
+    # The signed-note key ID, hex: SHA-256(name || 0x0A || 0x01 || key)[:4],
+    # what each signature line of a note names its key by.
+    key_id = models.CharField(max_length=8, unique=True)
+    private_key = models.BinaryField(null=True)
     public_key = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
+    valid_from = models.DateTimeField()
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # At most one current key: every current row has the same value
+            # of this expression (true), so a second one is a duplicate.
+            models.UniqueConstraint(
+                models.ExpressionWrapper(models.Q(retired_at__isnull=True), output_field=models.BooleanField()),
+                condition=models.Q(retired_at__isnull=True),
+                name="signing_key_one_current",
+            ),
+        ]
 
 
 class Checkpoint(models.Model):
-    """A signed C2SP checkpoint of the log at `tree_size`; beside the log, not in it."""
+    """A signed C2SP checkpoint of the log at `tree_size`; beside the log, not
+    in it. The key that signed it is `key_id`; at a key rotation the tree is
+    signed again, by the retiring key and the new one, and recorded under the
+    new one (hence one checkpoint per size and key)."""
 
-    tree_size = models.BigIntegerField(unique=True)
+    tree_size = models.BigIntegerField()
     root_hash = models.CharField(max_length=64)
     key_name = models.CharField(max_length=255)
+    key_id = models.CharField(max_length=8, help_text="the signing key's signed-note key ID (SigningKey.key_id)")
     note = models.TextField(help_text="the signed note text")
     created_at = models.DateTimeField()
     # The roots of the complete subtrees making up the tree at tree_size,
@@ -249,6 +275,9 @@ class Checkpoint(models.Model):
     # from here without reading its first tree_size leaves. [] on checkpoints
     # signed before frontiers were kept.
     frontier = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tree_size", "key_id"], name="checkpoint_size_key_unique")]
 
 
 class MerkleNode(models.Model):

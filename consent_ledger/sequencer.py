@@ -8,19 +8,16 @@ it up (largest first): appending a leaf and computing the root read no old
 leaves (RFC 9162 §2.1.1: MTH splits at the largest power of two below n).
 """
 
-import base64
 from dataclasses import dataclass
+from datetime import datetime
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from .checkpoint import checkpoint_body, sign_note
+from .checkpoint import checkpoint_body, sign_note_with
+from .keys import LedgerKey, key_rotate, signing_key
 from .merkle import frontier_extend_nodes, frontier_root
 from .models import (
     Checkpoint,
@@ -28,40 +25,7 @@ from .models import (
     LedgerPending,
     MerkleNode,
     SequencerState,
-    SigningKey,
 )
-
-
-@dataclass(frozen=True)
-class LedgerKey:
-    name: str
-    private_key: Ed25519PrivateKey
-
-    @property
-    def public_key(self) -> Ed25519PublicKey:
-        return self.private_key.public_key()
-
-    @property
-    def public_key_b64(self) -> str:
-        raw = self.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return base64.b64encode(raw).decode()
-
-
-def signing_key() -> LedgerKey:
-    """The checkpoint key: LEDGER_SIGNING_KEY when set, else one generated into
-    the database on first use (and kept)."""
-    name = settings.LEDGER_KEY_NAME
-    if settings.LEDGER_SIGNING_KEY:
-        raw = base64.b64decode(settings.LEDGER_SIGNING_KEY)
-        return LedgerKey(name, Ed25519PrivateKey.from_private_bytes(raw))
-    stored = SigningKey.objects.filter(key_name=name).first()
-    if stored is None:
-        key = Ed25519PrivateKey.generate()
-        raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-        public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        with transaction.atomic():
-            stored, _ = SigningKey.objects.get_or_create(key_name=name, defaults={"private_key": raw, "public_key": public})
-    return LedgerKey(name, Ed25519PrivateKey.from_private_bytes(bytes(stored.private_key)))
 
 
 @transaction.atomic
@@ -74,8 +38,7 @@ def ledger_sequence(*, batch_size: int | None = None) -> Checkpoint | None:
     checkpoint signs the batch; the entries themselves are never rewritten.
     """
     batch_size = batch_size or settings.LEDGER_SEQUENCER_BATCH
-    SequencerState.objects.get_or_create(pk=1)
-    state = SequencerState.objects.select_for_update().get(pk=1)
+    state = _locked_state()
     batch = _take_pending(batch_size)
     if not batch:
         return None
@@ -153,12 +116,57 @@ def _insert_nodes(nodes: list[tuple[int, int, bytes]]) -> None:
 
 
 def _checkpoint_sign(tree_size: int, frontier: list[bytes]) -> Checkpoint:
-    key, root = signing_key(), frontier_root(frontier)
-    note = sign_note(checkpoint_body(settings.LEDGER_ORIGIN, tree_size, root), key.name, key.private_key)
+    key = signing_key()
+    # A key signs nothing before it is valid, whatever this host's clock says
+    # (verify_ledger holds each checkpoint to its key's validity).
+    return _checkpoint_create(tree_size, frontier, [key], at=max(timezone.now(), key.valid_from))
+
+
+def _checkpoint_create(tree_size: int, frontier: list[bytes], keys: list[LedgerKey], *, at: datetime) -> Checkpoint:
+    """Sign the tree with every key given, in order (C2SP signed-note: one
+    signature line each); the checkpoint records the last one's key ID."""
+    root, recorded = frontier_root(frontier), keys[-1]
+    body = checkpoint_body(settings.LEDGER_ORIGIN, tree_size, root)
+    note = sign_note_with(body, [(key.name, key.private_key) for key in keys])
     return Checkpoint.objects.create(
-        tree_size=tree_size, root_hash=root.hex(), key_name=key.name, note=note, created_at=timezone.now(),
-        frontier=[h.hex() for h in frontier],
+        tree_size=tree_size, root_hash=root.hex(), key_name=recorded.name, key_id=recorded.key_id, note=note,
+        created_at=at, frontier=[h.hex() for h in frontier],
     )
+
+
+def _locked_state() -> SequencerState:
+    """The sequencer's state row, locked: one sequencer or key change at a time."""
+    SequencerState.objects.get_or_create(pk=1)
+    return SequencerState.objects.select_for_update().get(pk=1)
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    retired: LedgerKey
+    current: LedgerKey
+    checkpoint: Checkpoint
+
+
+@transaction.atomic
+def ledger_key_rotate() -> KeyRotation:
+    """Retire the current checkpoint key for the next one (keys.key_rotate)
+    and sign the tree as it stands with both, at the instant of the switch.
+
+    A verifier holding only the old key verifies the switch checkpoint with
+    it and finds the same tree signed by the new key; every later checkpoint
+    is signed by the new key alone and must extend that tree (RFC 9162
+    §2.1.4). Entries still queued are signed later, by the new key. Raises
+    keys.KeyRotationRefused, keys.SigningKeyUnavailable.
+    """
+    state = _locked_state()
+    old = signing_key()
+    # Not before any checkpoint the old key signed (another host's clock may
+    # run ahead of this one's), nor before it became valid.
+    signed = Checkpoint.objects.aggregate(last=Max("created_at"))["last"]
+    at = max(filter(None, [timezone.now(), signed, old.valid_from]))
+    new = key_rotate(current=old, at=at)
+    frontier = [bytes.fromhex(h) for h in state.frontier]
+    return KeyRotation(old, new, _checkpoint_create(state.tree_size, frontier, [old, new], at=at))
 
 
 def ledger_sequence_all() -> int:

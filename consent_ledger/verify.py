@@ -3,7 +3,8 @@
 Every entry's leaf is recomputed by hashing its stored canonical bytes (RFC
 9162 §2.1.1: the leaf commits to exactly those bytes), the Merkle tree is
 rebuilt from those leaves in leaf-index order, and every signed checkpoint is
-checked against it. A checkpoint whose root no longer matches proves that an
+checked against it, and against the key that was valid when it was signed
+(consent_ledger/keys.py: keys rotate). A checkpoint whose root no longer matches proves that an
 entry between the last matching checkpoint and it was changed, removed or
 reordered (a root commits to every leaf and its position).
 
@@ -42,6 +43,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC
 from itertools import islice
 from multiprocessing import util as multiprocessing_util
 from operator import attrgetter
@@ -54,7 +56,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from psycopg import sql
 
-from .checkpoint import CheckpointError, open_note
+from .checkpoint import UNVERIFIED_NOTE, CheckpointError, parse_checkpoint_of, verify_signatures
+from .checkpoint import Checkpoint as SignedCheckpoint
+from .keys import KeyRecord, published_keys
 from .ledger import entry_columns
 from .merkle import EMPTY_ROOT, HASH_SIZE, frontier_extend, frontier_root
 from .models import (
@@ -63,10 +67,8 @@ from .models import (
     LedgerLeaf,
     LedgerPending,
     SequencerState,
-    SigningKey,
     VerificationRun,
 )
-from .sequencer import signing_key
 
 # Chunks of 2**14 leaves: a chunk's rows are a few megabytes, its result a few
 # hashes, and a million entries make 62 chunks to share between the workers.
@@ -121,14 +123,15 @@ def verify_ledger(
     on and the checkpoints after N, in time proportional to the new entries.
     This is a consistency check (RFC 9162 §2.1.4). The trusted root at N is
     ``trusted_root`` (hex), else the root a successful run proved at tree
-    size N. The checkpoint at N must be signed by the log's key and carry that
-    root, and its stored frontier, the complete subtrees of the tree of size N,
-    must fold to it: the trusted root then authenticates the frontier. The
-    frontier extended by the leaves read from N on yields the roots of trees
-    whose first N leaves are the trusted tree, so every later checkpoint that
-    matches is proven to extend it, as a consistency proof would. (The nodes
-    of such a proof on the old tree's side are exactly that frontier.) What
-    the first N rows hold now is not read: a full run checks them.
+    size N. The checkpoint at N must be signed by the key of its time and
+    carry that root, and its stored frontier, the complete subtrees of the
+    tree of size N, must fold to it: the trusted root then authenticates the
+    frontier. The frontier extended by the leaves read from N on yields the
+    roots of trees whose first N leaves are the trusted tree, so every later
+    checkpoint that matches is proven to extend it, as a consistency proof
+    would. (The nodes of such a proof on the old tree's side are exactly that
+    frontier.) What the first N rows hold now is not read: a full run checks
+    them, and that every key took over from the one before it.
 
     ``jobs`` worker processes (default: one per CPU) verify chunks in
     parallel on PostgreSQL. Raises VerificationRefused when the incremental
@@ -136,9 +139,11 @@ def verify_ledger(
     """
     findings = _Findings()
     with _snapshot() as owned:
-        key = _verification_key(findings)
-        start = _Start() if from_checkpoint is None else _trusted_start(from_checkpoint, trusted_root, key)
-        walk = _walk_log(start, key, findings, jobs if owned else 1)
+        keys = _Keys()
+        start = _Start() if from_checkpoint is None else _trusted_start(from_checkpoint, trusted_root, keys)
+        walk = _walk_log(start, keys, findings, jobs if owned else 1)
+        if not start.size:  # an incremental run may not see a key's first checkpoint: a full run checks
+            keys.check_handovers(findings)
         _check_queue(start, walk, findings)
         _check_sequencer_state(walk.found, walk.root(), findings)
     problems = findings.all()
@@ -206,20 +211,21 @@ class _Bounds:
     end: int  # where it ends (_log_end)
 
 
-def _trusted_start(size: int, trusted_root: str | None, key) -> _Start:
+def _trusted_start(size: int, trusted_root: str | None, keys: "_Keys") -> _Start:
     if size < 0:
         raise VerificationRefused(f"no checkpoint at tree size {size}")
     root = _trusted_root(size, trusted_root)
-    row = Checkpoint.objects.filter(tree_size=size).first()
+    # Two at one size when a key rotation signed the tree again: either serves.
+    row = Checkpoint.objects.filter(tree_size=size).order_by("pk").first()
     if row is None:
         raise VerificationRefused(f"no checkpoint at tree size {size}")
     refused = f"checkpoint {size} is not consistent with the trusted root {root.hex()}"
-    if key is None:
-        raise VerificationRefused(f"{refused}: no signing key {settings.LEDGER_KEY_NAME!r} to verify it with")
     try:
-        signed = open_note(row.note, key.name, key.public_key, origin=settings.LEDGER_ORIGIN)
+        signed = keys.open(row)
     except CheckpointError as exc:
         raise VerificationRefused(f"{refused}: its signed note does not verify ({exc.code}: {exc})") from None
+    except _KeyNotValid as exc:
+        raise VerificationRefused(f"{refused}: {exc}") from None
     if (signed.tree_size, signed.root_hash, row.root_hash) != (size, root, root.hex()):
         raise VerificationRefused(f"{refused}: it is signed for root {signed.root_hash.hex()}")
     if not row.frontier:
@@ -344,11 +350,11 @@ class _Walk:
             ranges.append(keys)
 
 
-def _walk_log(start: _Start, key, findings: _Findings, jobs: int | None) -> _Walk:
+def _walk_log(start: _Start, keys: "_Keys", findings: _Findings, jobs: int | None) -> _Walk:
     """Verify the leaves [start, end) chunk by chunk, checking each checkpoint
     as its size is passed; then the checkpoints beyond the stored leaves."""
     end, outside = _log_end(start.size, findings)
-    checkpoints = _Checkpoints(start.size, key, findings)
+    checkpoints = _Checkpoints(start.size, keys, findings)
     walk = _Walk(end=end, outside=outside, found=start.size, tree=_Tree(start), checkpoints=checkpoints)
     checkpoints.check_upto(0, lambda row: EMPTY_ROOT)  # a checkpoint of the empty tree, if any
     bounds = _Bounds(start.size, end)
@@ -911,8 +917,8 @@ class _Checkpoints:
     """The signed checkpoints after the walk's start, read in tree-size order
     and checked as the walk passes their sizes."""
 
-    def __init__(self, after: int, key, findings: _Findings) -> None:
-        self.key, self.findings = key, findings
+    def __init__(self, after: int, keys: "_Keys", findings: _Findings) -> None:
+        self.keys, self.findings = keys, findings
         self.checked = 1 if after else 0  # a trusted start's checkpoint was checked
         self.good_size = after  # the largest size up to which the entries matched a checkpoint
         rows = Checkpoint.objects.filter(tree_size__gt=after) if after else Checkpoint.objects.all()
@@ -937,15 +943,18 @@ class _Checkpoints:
         """`root`: the recomputed root at the checkpoint's size, None when the
         log holds fewer leaves (`found` sequenced entries)."""
         self.checked += 1
-        if self.key is not None and self._holds(row, root, found):
+        if self._holds(row, root, found):
             self.good_size = row.tree_size
 
     def _holds(self, row: Checkpoint, root: bytes | None, found: int) -> bool:
         where = f"checkpoint at tree size {row.tree_size} (id {row.pk})"
         try:
-            signed = open_note(row.note, self.key.name, self.key.public_key, origin=settings.LEDGER_ORIGIN)
+            signed = self.keys.open(row)
         except CheckpointError as exc:
             self.findings.add(f"{where}: the signed note does not verify ({exc.code}: {exc})")
+            return False
+        except _KeyNotValid as exc:
+            self.findings.add(f"{where}: {exc}")
             return False
         if (signed.tree_size, signed.root_hash.hex()) != (row.tree_size, row.root_hash):
             self.findings.add(f"{where}: the signed note says size {signed.tree_size}, root "
@@ -966,15 +975,64 @@ class _Checkpoints:
         return True
 
 
-def _verification_key(findings: _Findings):
-    # signing_key() would generate (and store) a key when none exists: a
-    # verifier must not, and no such key could have signed the checkpoints.
-    stored = SigningKey.objects.filter(key_name=settings.LEDGER_KEY_NAME).exists()
-    if not (settings.LEDGER_SIGNING_KEY or stored):
-        if Checkpoint.objects.exists():
-            findings.add(f"no signing key {settings.LEDGER_KEY_NAME!r}: checkpoints cannot be verified")
-        return None
-    return signing_key()
+class _KeyNotValid(Exception):
+    """A checkpoint's key may not have signed it: unknown, or outside its validity."""
+
+
+class _Keys:
+    """The log's signing keys (consent_ledger/keys.py), by the key ID a
+    checkpoint records and by the (name, key ID) a signature line names.
+
+    A checkpoint must carry a good signature by the key it records; every
+    signature on it by a known key must verify; and each of those keys must
+    have been valid when the checkpoint was signed (its row's time: the note
+    carries none). One look-up per signature line, never work per entry.
+    Only reads: no key is generated or recorded.
+    """
+
+    def __init__(self) -> None:
+        self.keys = published_keys()
+        self.by_id = {key.key_id: key for key in self.keys}
+        self.by_signature = {(key.name, bytes.fromhex(key.key_id)): key for key in self.keys}
+        self.public = {signature: key.public_key for signature, key in self.by_signature.items()}
+        self.handovers: set[tuple[str, str]] = set()  # (key ID, key ID) of keys that signed one checkpoint
+
+    def open(self, row: Checkpoint) -> SignedCheckpoint:
+        """The checkpoint the row's note signs; raises CheckpointError or _KeyNotValid."""
+        recorded = self.by_id.get(row.key_id)
+        if recorded is None:
+            raise _KeyNotValid(f"it names key {row.key_name}+{row.key_id}, which is not among the log's signing keys")
+        text, signatures = verify_signatures(row.note, self.public)
+        signers = [self.by_signature[signature] for signature in signatures]
+        if recorded.key_id not in {key.key_id for key in signers}:
+            raise CheckpointError(UNVERIFIED_NOTE, f"no signature by {recorded.name}")
+        signed = parse_checkpoint_of(text, settings.LEDGER_ORIGIN)
+        for key in signers:
+            if not key.valid_at(row.created_at):
+                raise _KeyNotValid(_outside_validity(key, row.created_at))
+        self.handovers.update((a.key_id, b.key_id) for a in signers for b in signers if a is not b)
+        return signed
+
+    def check_handovers(self, findings: _Findings) -> None:
+        """Each key took over from the one before it on a checkpoint both
+        signed (the switch checkpoint of a rotation): else a verifier that
+        trusts only the older key cannot follow the log onto the newer."""
+        for older, newer in zip(self.keys, self.keys[1:]):
+            if (older.key_id, newer.key_id) not in self.handovers:
+                findings.add(f"key {newer.label} (valid from {_iso(newer.valid_from)}) followed key {older.label}, "
+                             f"but no checkpoint is signed by both: a verifier holding only {older.label} "
+                             "cannot follow the log onto it")
+
+
+def _outside_validity(key: KeyRecord, moment) -> str:
+    signed = f"signed at {_iso(moment)} by key {key.label}"
+    if moment < key.valid_from:
+        return f"{signed}, which is valid only from {_iso(key.valid_from)}"
+    return f"{signed}, which was retired at {_iso(key.retired_at)}: a retired key signs no more checkpoints"
+
+
+def _iso(moment) -> str:
+    return moment.astimezone(UTC).isoformat()
 
 
 def _changed_range(lo: int, hi: int) -> str:
