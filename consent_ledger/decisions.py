@@ -12,7 +12,7 @@ Pure functions over the subject's provisions: no queries here.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .models import Provision, ProvisionKind
@@ -52,6 +52,9 @@ class CategoryDecision:
     permitted: bool
     basis: str | None  # the legal-basis code that permitted, None when denied
     entry_id: str | None  # the ledger entry that decided, None for default deny
+    # Permitted to the subject's owner on the supplier's provision (the reply
+    # basis of decide_reply), not on one that names the owner.
+    reply: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,15 +155,20 @@ def decide_reply(
     ways (the reply basis, recorded as that consent). A statutory basis of
     the supplier's is no reply basis: the law names its own recipients (a
     GDP's NK-D on the person suspected of violence does not flow back to an
-    owner outside the GDP). A refusal naming either still denies."""
+    owner outside the GDP). A refusal naming either still denies. A category
+    permitted on the reply basis is marked `reply`, so the accounting says so."""
     provisions = list(provisions)
     own = decide(provisions, owner, categories, purpose, at)
     agreed = [p for p in provisions if p.kind in (ProvisionKind.CONSENT, ProvisionKind.REFUSAL)]
     reply = decide(agreed, supplier, categories, purpose, at)
     return Decision({
-        category: mine if mine.permitted or mine.entry_id is not None else reply.by_category[category]
+        category: mine if mine.permitted or mine.entry_id is not None else _as_reply(reply.by_category[category])
         for category, mine in own.by_category.items()
     })
+
+
+def _as_reply(decision: CategoryDecision) -> CategoryDecision:
+    return replace(decision, reply=True) if decision.permitted else decision
 
 
 def has_any_basis(provisions: Iterable[Provision], recipient: Recipient, at: datetime) -> bool:

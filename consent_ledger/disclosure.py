@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,7 +69,9 @@ def disclose(
     return disclose_together(subject=subject, caller=caller, purpose=purpose, parts=[part])[0]
 
 
-def disclose_together(*, subject: Subject, caller: Caller, purpose: str, parts: list[Part]) -> list[Disclosed]:
+def disclose_together(
+    *, subject: Subject, caller: Caller, purpose: str, parts: list[Part], about: Model | None = None
+) -> list[Disclosed]:
     """Return each document pruned to what the caller's agency may receive.
 
     Giving a document back to the agency that supplied it is not a
@@ -80,6 +83,14 @@ def disclose_together(*, subject: Subject, caller: Caller, purpose: str, parts: 
     Everything released in this one read is ONE `disclosure` entry, in this
     transaction: categories released and withheld, the basis of each, the
     request id and each document's schema, supplier and sha256.
+
+    `about` is the record the documents belong to (the referral they answer,
+    a plan, a Blue Card procedure, a placement). When the subject's owner
+    receives another agency's documents, the entry names it as
+    "<model>:<id>", and each basis that is the supplier's provision is
+    marked `reply`: the accounting says on what ground the data flowed back
+    (issue 12, item 4). Another reader's entry is as it was, so the
+    recipient's read (the hot path, issue 11) does no more work.
     """
     require_purpose(purpose)
     # The caller's transaction when there is one (every read service has),
@@ -91,6 +102,8 @@ def disclose_together(*, subject: Subject, caller: Caller, purpose: str, parts: 
         decided = {index: context.decide(part) for index, part in enumerate(parts) if results[index] is None}
         if decided:
             body = _disclosure_body(caller, purpose, list(decided.values()))
+            if about is not None and context.owner_reads:
+                body["about"] = f"{about._meta.model_name}:{about.pk}"
             entry = ledger_append(kind=EntryKind.DISCLOSURE, subject=subject, caller=caller, body=body)
             for index, release in decided.items():
                 results[index] = Disclosed(release.document, release.withheld, release.released, entry)
@@ -135,6 +148,10 @@ class _Context:
     def withheld_from_caller(self) -> set[str]:
         return self._inputs.withheld
 
+    @cached_property
+    def owner_reads(self) -> bool:
+        return self.caller.agency.id == self.subject.owner_id
+
     def own(self, part: Part) -> Disclosed | None:
         """The part unchanged when the caller supplied it itself."""
         if self.caller.agency.id != (part.originator_id or self.subject.owner_id):
@@ -143,7 +160,7 @@ class _Context:
 
     def decide(self, part: Part) -> _Release:
         present = self.registry.categories_present(part.schema, part.document)
-        if self.caller.agency.id == self.subject.owner_id:
+        if self.owner_reads:
             supplier = self._supplier(part.originator_id)
             decision = decide_reply(self.provisions, self.recipient, supplier, present, self.purpose, self.now)
         else:
@@ -161,7 +178,7 @@ class _Context:
 
 def _disclosure_body(caller: Caller, purpose: str, releases: list[_Release]) -> dict:
     bases = {
-        (c, d.basis, d.entry_id)
+        (c, d.basis, d.entry_id, d.reply)
         for release in releases
         for c, d in release.decision.by_category.items()
         if d.permitted and c in release.released
@@ -172,7 +189,7 @@ def _disclosure_body(caller: Caller, purpose: str, releases: list[_Release]) -> 
         "purpose": purpose,
         "categories": sorted({c for release in releases for c in release.released}),
         "withheld_categories": sorted({c for release in releases for c in release.withheld}),
-        "bases": [{"category": c, "basis": b, "entry": e} for c, b, e in sorted(bases)],
+        "bases": [_basis(*basis) for basis in sorted(bases)],
         "request_id": current_request_id.get(),
         "documents": [
             {
@@ -183,3 +200,11 @@ def _disclosure_body(caller: Caller, purpose: str, releases: list[_Release]) -> 
             for release in releases
         ],
     }
+
+
+def _basis(category: str, basis: str, entry: str | None, reply: bool) -> dict:
+    """One released category's basis; `reply` when it is the supplier's
+    provision the subject's owner receives on (decisions.decide_reply)."""
+    if reply:
+        return {"category": category, "basis": basis, "entry": entry, "reply": True}
+    return {"category": category, "basis": basis, "entry": entry}

@@ -283,7 +283,7 @@ def accounting_table(entries, language: str) -> list[dict]:
     distinct legal bases named once, for the person page's compact table."""
     rows = accounting_rows(entries, language)
     for row in rows:
-        row["basis_labels"] = sorted({basis for basis, _entry in row["bases"]})
+        row["basis_labels"] = sorted({basis["label"] for basis in row["bases"]})
     return rows
 
 

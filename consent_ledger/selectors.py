@@ -2,6 +2,7 @@
 object the caller may not see is a 404, never a 403 (DESIGN.md principle 7)."""
 
 from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet, Value
 from django.utils import timezone
@@ -131,9 +132,37 @@ def subject_get_owned(subject_id, caller: Caller) -> Subject:
     return subject
 
 
-def disclosure_list_for_subject(subject: Subject) -> QuerySet[LedgerEntry]:
-    """The accounting of disclosures (newest first) of a subject the caller owns."""
-    return LedgerEntry.objects.filter(subject=subject, kind=EntryKind.DISCLOSURE).order_by("-seq")
+def disclosure_list_for_subject(
+    subject: Subject, *, start: date | None = None, end: date | None = None, recipient_id=None
+) -> QuerySet[LedgerEntry]:
+    """The accounting of disclosures (newest first) of a subject the caller
+    owns: recorded on the days from `start` to `end` (inclusive, UTC days, as
+    the accounting shows its times), to `recipient_id`.
+
+    A disclosure's recipient is the agency that recorded it (the choke point
+    appends it as the reader's, disclosure.py) and verify_ledger holds that
+    column to the entry's bytes: so the filter reads the column, and every
+    filter stays on the index ledger_subject_kind_seq."""
+    entries = LedgerEntry.objects.filter(subject=subject, kind=EntryKind.DISCLOSURE)
+    if start is not None:
+        entries = entries.filter(recorded_at__gte=_utc_midnight(start))
+    if end is not None and end < date.max:  # date.max has no next day: no end at all
+        entries = entries.filter(recorded_at__lt=_utc_midnight(end + timedelta(days=1)))
+    if recipient_id is not None:
+        entries = entries.filter(recorded_by_id=recipient_id)
+    return entries.order_by("-seq")
+
+
+def disclosure_recipients(subject: Subject) -> list[tuple[str, str]]:
+    """(id, name) of every agency the subject's data was disclosed to, by name:
+    one query, whatever the length of the accounting."""
+    disclosures = LedgerEntry.objects.filter(subject=subject, kind=EntryKind.DISCLOSURE)
+    agencies = Agency.objects.filter(pk__in=disclosures.values("recorded_by")).order_by("name", "pk")
+    return [(str(pk), name) for pk, name in agencies.values_list("pk", "name")]
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def ledger_entry_get_for_caller(entry_id, caller: Caller) -> LedgerEntry:

@@ -31,7 +31,7 @@ from .models import (
     Subject,
     VerificationRun,
 )
-from .selectors import disclosure_list_for_subject
+from .selectors import disclosure_list_for_subject, disclosure_recipients
 from .services import REVIEWER_ROLES, emergency_review_complete
 from .tasks import ledger_verify_task
 
@@ -43,17 +43,60 @@ class AccountingLookupForm(forms.Form):
     )
 
 
+class AccountingFilterForm(forms.Form):
+    """The report's period (UTC days, inclusive, as its times are shown) and
+    recipient: a GET form, taking what the API's filters take."""
+
+    to = forms.DateField(
+        label=gettext_lazy("To"), required=False, input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": gettext_lazy("Enter the date as YYYY-MM-DD, for example 2026-06-30")},
+    )
+    recipient = forms.ChoiceField(label=gettext_lazy("Recipient"), required=False)
+
+    def __init__(self, data, *, recipients: list[tuple[str, str]]):
+        super().__init__(data, auto_id="accounting-%s")
+        # `from` is a Python keyword: the field is added by name, first.
+        start = forms.DateField(
+            label=gettext_lazy("From"), required=False, input_formats=["%Y-%m-%d"],
+            error_messages={"invalid": gettext_lazy("Enter the date as YYYY-MM-DD, for example 2026-01-01")},
+        )
+        self.fields = {"from": start, **self.fields}
+        self.fields["recipient"].choices = [("", gettext_lazy("Every agency")), *recipients]
+        self.recipient_names = dict(recipients)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("from"), cleaned.get("to")
+        if start and end and start > end:
+            self.add_error("from", _("The start of the period must be on or before its end"))
+        return cleaned
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        return {"start": data.get("from"), "end": data.get("to"), "recipient_id": data.get("recipient") or None}
 
 
 @require_http_methods(["GET"])
 @member_page("dpo")
 def disclosure_accounting(request, subject_id):
-    """Accounting of disclosures (HIPAA §164.528, LED art. 25, GDPR art. 15(1)(c))."""
+    """Accounting of disclosures (HIPAA §164.528, LED art. 25, GDPR art. 15(1)(c)):
+    the person's report, for a period and a recipient, oldest first, to print
+    (consent_ledger/accounting.css) or hand over; as JSON it is the API's
+    GET subjects/{id}/disclosures/ with the same filters."""
     subject = Subject.objects.filter(pk=subject_id, owner=request.caller.agency).select_related("owner").first()
     if subject is None:
         raise Http404
-    rows = accounting_rows(disclosure_list_for_subject(subject), request.LANGUAGE_CODE)
-    return render(request, "consent_ledger/accounting.html", {"subject": subject, "rows": rows})
+    form = AccountingFilterForm(request.GET, recipients=disclosure_recipients(subject))
+    context = {"subject": subject, "form": form, "filtered": any(request.GET.get(f) for f in form.fields)}
+    if not form.is_valid():
+        return render(request, "consent_ledger/accounting.html", {**context, "rows": None}, status=422)
+    filters = form.filters()
+    entries = disclosure_list_for_subject(subject, **filters).reverse()
+    context.update(
+        rows=accounting_rows(entries, request.LANGUAGE_CODE), start=filters["start"], end=filters["end"],
+        recipient=form.recipient_names.get(filters["recipient_id"]),
+    )
+    return render(request, "consent_ledger/accounting.html", context)
 
 
 @require_http_methods(["GET"])
@@ -119,7 +162,7 @@ def _dpo_status(agency) -> dict:
     """What the status page shows: the latest signed checkpoint, the last
     verification, and what waits for the agency's review (counts only)."""
     return {
-        "checkpoint": Checkpoint.objects.order_by("-tree_size").first(),
+        "checkpoint": Checkpoint.objects.order_by("-tree_size", "-pk").first(),
         "tree_size": SequencerState.objects.values_list("tree_size", flat=True).first() or 0,
         "unsequenced": LedgerPending.objects.count(),
         "verification": VerificationRun.objects.order_by("-finished_at").first(),

@@ -90,7 +90,7 @@ def referral_read(caller: Caller, referral_id) -> ReferralView:
     }
     texts = {name: part for name, part in texts.items() if part.document[name]}
     payload, profile, *released = disclose_together(
-        subject=referral.subject, caller=caller, purpose=referral.purpose,
+        subject=referral.subject, caller=caller, purpose=referral.purpose, about=referral,
         parts=[
             Part(referral.payload, referral.payload_schema, referral.sender_id),
             Part(referral.subject.profile, referral.subject.profile_schema),
@@ -118,7 +118,7 @@ def case_update_list(caller: Caller, referral_id) -> list[UpdateView]:
     if not updates:
         return []
     disclosed = disclose_together(
-        subject=referral.subject, caller=caller, purpose=referral.purpose,
+        subject=referral.subject, caller=caller, purpose=referral.purpose, about=referral,
         parts=[Part(u.payload, u.payload_schema, u.author_id) for u in updates],
     )
     return [UpdateView(update, result) for update, result in zip(updates, disclosed)]

@@ -3,7 +3,14 @@ accounting of disclosures and the Merkle log (DESIGN.md section 6)."""
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -13,13 +20,15 @@ from agencies.models import Agency
 from hub.api.errors import PROBLEM_CONTENT_TYPE, NotFoundError, ValidationFailed
 from hub.api.idempotency import IdempotentCreateMixin
 from hub.api.pagination import CursorPagination
-from hub.api.params import choice_param
+from hub.api.params import choice_param, date_param, uuid_param
 from hub.api.serializers import CodeField, InputSerializer, ServiceCheckedCodeField
 from schemas.vocabularies import DATA_CATEGORIES, LEGAL_BASES, PURPOSES, codes
 
 from .. import services
+from ..accounting import entry_about, entry_suppliers
 from ..decisions import decide
 from ..disclosure import disclose, require_purpose
+from ..keys import current_key, published_keys
 from ..proofs import consistency_proof_for, inclusion_proof_for
 from ..receipts import consent_receipt
 from ..selectors import (
@@ -33,7 +42,6 @@ from ..selectors import (
 )
 from ..models import Checkpoint, RevocationNotice
 from ..notices import notice_acknowledge
-from ..sequencer import signing_key
 from .serializers import (
     CATEGORIES,
     LedgerEntryRefOutput,
@@ -345,13 +353,41 @@ class DisclosureAccountingOutput(serializers.Serializer):
     categories = serializers.ListField(source="body.categories", child=CodeField(CATEGORIES))
     withheld_categories = serializers.ListField(source="body.withheld_categories", child=CodeField(CATEGORIES))
     purpose = CodeField(codes(PURPOSES), source="body.purpose")
-    bases = serializers.ListField(source="body.bases", child=serializers.DictField())
+    bases = serializers.ListField(
+        source="body.bases", child=serializers.DictField(),
+        help_text="{category, basis, entry} per category released; `reply: true` when the recipient, the "
+                  "person's owner, received it on the supplier's provision (the reply basis).",
+    )
     request_id = serializers.CharField(source="body.request_id")
     ledger_entry = serializers.UUIDField(source="id")
+    suppliers = serializers.SerializerMethodField(
+        help_text="The agencies whose documents were released, each once (empty for entries recorded before "
+                  "suppliers were).",
+    )
+    about = serializers.SerializerMethodField(
+        help_text='What the documents belonged to when the person\'s owner received another agency\'s data: '
+                  '"referral:<id>" (the referral they answer), "plan:<id>", "bluecardprocedure:<id>" or '
+                  '"placement:<id>"; null otherwise.',
+    )
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_suppliers(self, entry) -> list[str]:
+        return entry_suppliers(entry)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_about(self, entry) -> str | None:
+        return entry_about(entry)
 
 
 class AccountingPagination(CursorPagination):
     ordering = ("-seq",)
+
+
+ACCOUNTING_FILTERS = [
+    OpenApiParameter("from", OpenApiTypes.DATE, description="Disclosures recorded on or after this day (UTC)."),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Disclosures recorded on or before this day (UTC)."),
+    OpenApiParameter("recipient", OpenApiTypes.UUID, description="Disclosures to this agency only."),
+]
 
 
 class DisclosureListApi(ListAPIView):
@@ -361,9 +397,37 @@ class DisclosureListApi(ListAPIView):
     serializer_class = DisclosureAccountingOutput
     pagination_class = AccountingPagination
 
+    @extend_schema(
+        description="Every disclosure of the person's data, newest first, for a period and a recipient: the "
+                    "person's report of who received her data (GDPR art. 15(1)(c)). Each bad parameter is "
+                    "named in a 422.",
+        parameters=ACCOUNTING_FILTERS,
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         subject = subject_get_owned(self.kwargs["subject_id"], self.request.caller)
-        return disclosure_list_for_subject(subject)
+        return disclosure_list_for_subject(subject, **_accounting_filters(self.request.query_params))
+
+
+def _accounting_filters(params) -> dict:
+    """?from=&to=&recipient= as the selector takes them; every bad one named
+    in one 422."""
+    parsed, errors = {}, []
+    for name, parse in (("from", date_param), ("to", date_param), ("recipient", uuid_param)):
+        try:
+            parsed[name] = parse(params, name)
+        except ValidationFailed as exc:
+            errors += exc.errors
+    start, end, recipient = parsed.get("from"), parsed.get("to"), parsed.get("recipient")
+    if start and end and start > end:
+        errors.append({"parameter": "from", "detail": _("Must be on or before to.")})
+    if recipient is not None and not Agency.objects.filter(pk=recipient).exists():
+        errors.append({"parameter": "recipient", "detail": _("No such recipient agency.")})
+    if errors:
+        raise ValidationFailed(_("The accounting cannot be filtered so."), errors=errors)
+    return {"start": start, "end": end, "recipient_id": recipient}
 
 
 # --- Merkle log ----------------------------------------------------------------------
@@ -379,7 +443,8 @@ class CheckpointApi(APIView):
         "timestamp": serializers.DateTimeField(), "note": serializers.CharField(),
     }))
     def get(self, request):
-        checkpoint = Checkpoint.objects.order_by("-tree_size").first()
+        # At a key rotation the tree is signed again: the newest is the current key's.
+        checkpoint = Checkpoint.objects.order_by("-tree_size", "-pk").first()
         if checkpoint is None:
             raise NotFoundError(_("The log has no checkpoint yet."))
         return Response({
@@ -390,17 +455,44 @@ class CheckpointApi(APIView):
         })
 
 
+def _key_fields(key) -> dict:
+    return {
+        "key_name": key.name, "key_id": key.key_id, "public_key": key.public_key_b64,
+        "verifier_key": key.verifier_key, "valid_from": key.valid_from,
+    }
+
+
+_KEY_FIELDS = {
+    "key_name": serializers.CharField(),
+    "key_id": serializers.CharField(help_text="the C2SP signed-note key ID, hex: what a signature line names"),
+    "public_key": serializers.CharField(help_text="base64 of the raw 32-byte Ed25519 public key"),
+    "verifier_key": serializers.CharField(help_text="the signed-note verifier key, <name>+<key ID>+<base64 key>"),
+    "valid_from": serializers.DateTimeField(),
+}
+
+
 class PublicKeyApi(APIView):
-    """The Ed25519 key that signs checkpoints (base64 of the raw 32 bytes)."""
+    """The Ed25519 keys that sign checkpoints. The members of v1 name the
+    current key (`key_name`, `public_key`: base64 of the raw 32 bytes);
+    `keys` lists every key the log has had, the oldest first, each with its
+    validity: a checkpoint verifies under the key that was valid when it was
+    signed, and the checkpoint at a rotation carries both keys' signatures."""
 
     required_scopes = ["ledger:read"]
 
     @extend_schema(responses=inline_serializer("LedgerPublicKey", {
-        "key_name": serializers.CharField(), "public_key": serializers.CharField(),
+        **_KEY_FIELDS,
+        "keys": inline_serializer("LedgerSigningKey", {
+            **_KEY_FIELDS,
+            "retired_at": serializers.DateTimeField(allow_null=True, help_text="null for the current key"),
+        }, many=True),
     }))
     def get(self, request):
-        key = signing_key()
-        return Response({"key_name": key.name, "public_key": key.public_key_b64})
+        current = current_key()
+        return Response({
+            **_key_fields(current),
+            "keys": [{**_key_fields(key), "retired_at": key.retired_at} for key in published_keys()],
+        })
 
 
 # consent_ledger.proofs.ProofUnavailable: a damaged node table is the server's

@@ -112,7 +112,9 @@ def blue_card_read(caller: Caller, procedure_id) -> BlueCardView:
         if document is not None:
             parts.append(Part(document, schema, step.recorded_by_id))
             with_content.append(step)
-    nka, *released = disclose_together(subject=procedure.subject, caller=caller, purpose=READ_PURPOSE, parts=parts)
+    nka, *released = disclose_together(
+        subject=procedure.subject, caller=caller, purpose=READ_PURPOSE, parts=parts, about=procedure
+    )
     by_step = dict(zip((s.id for s in with_content), released))
     withheld = sorted({c for result in (nka, *released) for c in result.withheld_categories})
     return BlueCardView(

@@ -141,7 +141,7 @@ def placement_read(caller: Caller, placement_id) -> PlacementView:
         parts["follow_up"] = Part(follow_up, OUTCOME_SCHEMA, placement.coordinating_agency_id)
     check_in_parts = [Part(check_in_document(c), CHECK_IN_SCHEMA, c.recorded_by_id) for c in check_ins]
     released = disclose_together(subject=subject, caller=caller, purpose=PURPOSE,
-                                 parts=[*parts.values(), *check_in_parts])
+                                 parts=[*parts.values(), *check_in_parts], about=placement)
     named = dict(zip(parts, released))
     contents = released[len(parts):]
     withheld = {c for result in released[1:] for c in result.withheld_categories}

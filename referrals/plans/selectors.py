@@ -136,7 +136,8 @@ def plan_read(caller: Caller, plan_id) -> PlanView:
     reviews = list(plan.reviews.order_by("at", "created_at", "id"))
     document = plan_document(goals=goals, actions=actions, reviews=reviews)
     (disclosed,) = disclose_together(
-        subject=plan.subject, caller=caller, purpose=PURPOSE, parts=[Part(document, PLAN_SCHEMA, plan.lead_id)]
+        subject=plan.subject, caller=caller, purpose=PURPOSE, parts=[Part(document, PLAN_SCHEMA, plan.lead_id)],
+        about=plan,
     )
     texts = {key: released_texts(disclosed.document, key) for key in (GOALS, ACTIONS, REVIEWS)}
     own = caller.agency.id

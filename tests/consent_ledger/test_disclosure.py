@@ -177,8 +177,12 @@ def test_the_owner_reading_a_document_another_agency_supplied_is_decided_pruned_
     assert (result.released_categories, result.withheld_categories) == (["identity"], ["demographics", "safe_contact"])
     [entry] = disclosures()
     assert (entry, entry.recorded_by, entry.body["recipient"]) == (result.entry, universe.ops, str(universe.ops.id))
-    assert entry.body["bases"] == [{"category": "identity", "basis": "consent", "entry": str(consent.granted_entry_id)}]
+    # The basis is the NGO's consent, marked as the reply basis: no provision names the owner.
+    assert entry.body["bases"] == [
+        {"category": "identity", "basis": "consent", "entry": str(consent.granted_entry_id), "reply": True}
+    ]
     assert entry.body["documents"][0]["supplied_by"] == str(universe.ngo.id)
+    assert "about" not in entry.body  # the read named no record the document belongs to
 
 
 def test_the_suppliers_withhold_holds_for_the_owner_whatever_the_reply_basis(universe, owner, subject):
@@ -190,13 +194,17 @@ def test_the_suppliers_withhold_holds_for_the_owner_whatever_the_reply_basis(uni
 
 
 def test_a_provision_naming_the_owner_permits_and_a_refusal_naming_it_denies_the_reply(universe, owner, subject):
-    grant(owner, subject, terms_for(universe.ngo, ["identity", "demographics"]))
-    grant(owner, subject, terms_for(universe.ops, ["safe_contact"]))
+    to_ngo = grant(owner, subject, terms_for(universe.ngo, ["identity", "demographics"]))
+    to_owner = grant(owner, subject, terms_for(universe.ops, ["safe_contact"]))
     refusal_record(caller=owner, subject_id=subject.id, terms=terms_for(universe.ops, ["demographics"]),
                    form="verbal_witnessed", grantor="subject")
     result = read(universe, subject, universe.ops, document=SUPPLIED, originator_id=universe.ngo.id)
     assert set(result.document) == {"person", "safe_contact"}
     assert result.withheld_categories == ["demographics"]
+    # Only what the NGO's consent let through is the reply basis.
+    assert sorted((b["category"], b["entry"], b.get("reply", False)) for b in result.entry.body["bases"]) == [
+        ("identity", str(to_ngo.granted_entry_id), True), ("safe_contact", str(to_owner.granted_entry_id), False),
+    ]
 
 
 def test_a_suppliers_statutory_basis_is_no_reply_basis_for_the_owner(universe, owner, subject):
