@@ -6,7 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from oauth2_provider import views as oauth2_views
 
-from agencies.api.oauth_views import AgencyAuthorizationView, AgencyIntrospectTokenView
+from agencies.api.oauth_views import AgencyAuthorizationView, AgencyIntrospectTokenView, AgencyTokenView
 from consent_ledger import views as ledger_views
 
 from hub.api import errors
@@ -24,7 +24,7 @@ api_v1 = [
 # pages would let any logged-in user register clients outside an agency.
 oauth2 = [
     path("authorize/", AgencyAuthorizationView.as_view(), name="authorize"),
-    path("token/", oauth2_views.TokenView.as_view(), name="token"),
+    path("token/", AgencyTokenView.as_view(), name="token"),
     path("revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", AgencyIntrospectTokenView.as_view(), name="introspect"),
 ]

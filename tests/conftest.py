@@ -3,7 +3,8 @@ import re
 from contextlib import contextmanager
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
 
 from agencies.services import agency_create, client_create, user_create
@@ -19,7 +20,7 @@ class _Rollback(Exception):
 def example_rolled_back():
     """One hypothesis example's database state, always rolled back, with the
     throttle cleared (it counts requests across examples)."""
-    cache.clear()
+    _clear_caches()
     try:
         with transaction.atomic():
             yield
@@ -28,9 +29,36 @@ def example_rolled_back():
         pass
 
 
+def _clear_caches():
+    for alias in settings.CACHES:
+        caches[alias].clear()
+
+
 @pytest.fixture(autouse=True)
 def _clear_throttle_cache():
-    cache.clear()
+    _clear_caches()
+
+
+class ThrottleClock:
+    """The rate limits' time, moved by the test (no wall clock)."""
+
+    def __init__(self):
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def throttle_clock(monkeypatch) -> ThrottleClock:
+    from hub.api.throttling import HubThrottle
+
+    clock = ThrottleClock()
+    monkeypatch.setattr(HubThrottle, "timer", staticmethod(clock))
+    return clock
 
 
 def basic_auth(client_id: str, secret: str) -> str:

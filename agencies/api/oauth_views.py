@@ -1,14 +1,22 @@
 """django-oauth-toolkit's protocol views, narrowed to agencies."""
 
+import base64
+import binascii
 import hashlib
+from urllib.parse import unquote_plus
 
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.exceptions import FatalClientError
 from oauth2_provider.models import get_access_token_model
-from oauth2_provider.views import AuthorizationView, IntrospectTokenView
+from oauth2_provider.views import AuthorizationView, IntrospectTokenView, TokenView
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749.errors import InvalidRequestFatalError
+
+from hub.api.errors import throttled_response
+from hub.api.throttling import AttemptLimit, client_address, hashed
 
 from ..models import AgencyApplication, Membership
 
@@ -79,3 +87,41 @@ class AgencyIntrospectTokenView(IntrospectTokenView):
         if core.server.request_validator.authenticate_client(oauth_request):
             return oauth_request.client
         return None
+
+
+class AgencyTokenView(TokenView):
+    """The token endpoint (RFC 6749 §3.2) with two rate limits (issue 12,
+    item 7): tokens issued per client (`token`), and refused requests per
+    address (`token_failure`: an unknown client_id, a wrong secret, a bad
+    grant). A refused request thus spends its sender's budget, never that of
+    the client it names, and nothing is looked up before DOT looks the
+    client up itself."""
+
+    @method_decorator(sensitive_post_parameters("password", "client_secret"))
+    def post(self, request, *args, **kwargs):
+        client_id, address = _claimed_client_id(request), client_address(request)
+        issued, refused = AttemptLimit("token"), AttemptLimit("token_failure")
+        client_key = hashed(client_id) if client_id is not None else None
+        waits = [refused.retry_after(address)]
+        if client_key is not None:
+            waits.append(issued.retry_after(client_key))
+        if waits := [wait for wait in waits if wait is not None]:
+            return throttled_response(request, max(waits))
+        response = super().post(request, *args, **kwargs)
+        if response.status_code != 200:
+            refused.record(address)
+        elif client_key is not None:
+            issued.record(client_key)
+        return response
+
+
+def _claimed_client_id(request) -> str | None:
+    """The client_id of the Basic credentials (RFC 6749 §2.3.1), else of the
+    form: who the request says it is, not yet authenticated."""
+    scheme, _space, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme == "Basic":
+        try:
+            return unquote_plus(base64.b64decode(credentials).decode("utf-8").partition(":")[0])
+        except (binascii.Error, ValueError):
+            return None
+    return request.POST.get("client_id")

@@ -231,11 +231,7 @@ def _drf_problem(exc: exceptions.APIException, request) -> tuple[dict, dict]:
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         # DRF fills {wait} in before it looks the message up, so its own never
         # translates: one message of ours, whole.
-        detail = ngettext(
-            "Request was throttled. Expected available in %(wait)s second.",
-            "Request was throttled. Expected available in %(wait)s seconds.",
-            exc.wait,
-        ) % {"wait": exc.wait}
+        detail = throttled_detail(exc.wait)
     if isinstance(exc, exceptions.NotAuthenticated):
         # Only when no token was sent at all: a refused token is an
         # AuthenticationFailed saying why (agencies.api.authentication).
@@ -248,6 +244,21 @@ def _drf_problem(exc: exceptions.APIException, request) -> tuple[dict, dict]:
             code = INSUFFICIENT_SCOPE
             detail = _("This endpoint needs the scope(s): %(scopes)s.") % {"scopes": " ".join(extra["required_scopes"])}
     return problem(exc.status_code, code, detail, request=request, **extra), headers
+
+
+def throttled_detail(wait: int) -> str:
+    return ngettext(
+        "Request was throttled. Expected available in %(wait)s second.",
+        "Request was throttled. Expected available in %(wait)s seconds.",
+        wait,
+    ) % {"wait": wait}
+
+
+def throttled_response(request, wait: int) -> JsonResponse:
+    """429 (RFC 6585 §4) outside DRF, as DRF's throttles answer it: the
+    problem and Retry-After (RFC 9110 §10.2.3) in whole seconds."""
+    body = problem(429, THROTTLED, throttled_detail(wait), request=request)
+    return problem_json_response(body, headers={"Retry-After": str(wait)})
 
 
 def is_api_request(request) -> bool:

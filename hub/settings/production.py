@@ -4,7 +4,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import MIDDLEWARE, OAUTH2_PROVIDER, SECRET_KEY, env
+from .base import MIDDLEWARE, OAUTH2_PROVIDER, REST_FRAMEWORK, SECRET_KEY, env
 
 DEBUG = False
 if not SECRET_KEY:
@@ -12,6 +12,10 @@ if not SECRET_KEY:
 
 # https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind that TLS-terminating proxy, the rate limits' client address is the one
+# it appended to X-Forwarded-For (hub/api/throttling.py); set NUM_PROXIES to the
+# number of proxies in front, so that no client can name its own address.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=1)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 # /healthz and /readyz are probed over plain HTTP inside the cluster.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]

@@ -5,6 +5,7 @@ authenticator on first login; logout, and logout everywhere.
 authenticator) -> the page asked for. Pages under /app/, /ledger/ and /admin/
 send anyone not through both steps back here (hub.web.otp)."""
 
+import math
 from urllib.parse import urlencode
 
 import django_otp
@@ -22,6 +23,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hub import otp
+from hub.api.throttling import AttemptLimit, client_address, hashed
 
 from .sessions import session_rotate, sessions_end_all
 
@@ -38,14 +40,54 @@ def safe_next(request, default="app-home") -> str:
 
 
 class StaffLoginView(LoginView):
-    """Username and password; the second factor comes next."""
+    """Username and password; the second factor comes next.
+
+    Failed attempts are limited per username (`login_user`) and per address
+    (`login_address`; issue 12, item 7): past either limit the page says
+    logging in is paused (429) without checking the password, so guessing
+    does not pay, and a right password does not get through either. Only
+    failures count: an office's staff behind one address log in freely."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = False
 
+    def post(self, request, *args, **kwargs):
+        if (wait := _login_retry_after(request)) is not None:
+            return _login_paused(request, wait)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        for scope, ident in _login_keys(self.request):
+            AttemptLimit(scope).record(ident)
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        # The user's own mistakes are forgiven once she is in; the address's are not.
+        AttemptLimit("login_user").forget(_username_key(self.request))
+        return super().form_valid(form)
+
     def get_success_url(self):
         step = "otp-verify" if otp.has_confirmed_totp(self.request.user) else "otp-enrol"
         return f"{reverse(step)}?{urlencode({'next': self.get_redirect_url() or resolve_url(settings.LOGIN_REDIRECT_URL)})}"
+
+
+def _username_key(request) -> str:
+    return hashed(request.POST.get("username", "").casefold())
+
+
+def _login_keys(request) -> list[tuple[str, str]]:
+    return [("login_user", _username_key(request)), ("login_address", client_address(request))]
+
+
+def _login_retry_after(request) -> int | None:
+    waits = [wait for scope, ident in _login_keys(request) if (wait := AttemptLimit(scope).retry_after(ident))]
+    return max(waits, default=None)
+
+
+def _login_paused(request, wait: int):
+    response = render(request, "hub/accounts/login_paused.html", {"minutes": math.ceil(wait / 60)}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 class CodeForm(forms.Form):
