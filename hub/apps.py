@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class HubConfig(AppConfig):
@@ -8,3 +9,10 @@ class HubConfig(AppConfig):
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
         from .web import sessions  # noqa: F401  (records staff sessions at login)
+
+
+class HubAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, on the site of hub/admin_site.py (named in INSTALLED_APPS)."""
+
+    default = False  # HubConfig is the `hub` app's
+    default_site = "hub.admin_site.HubAdminSite"

@@ -8,10 +8,13 @@
   response (hub/api/language.py);
 - only the operation's own description: a docstring inherited from a helper
   class or mixin ("Mix into an APIView ...") is not a description of the
-  operation and is never published.
+  operation and is never published;
+- OpenAPI links (`add_links`, a postprocessing hook): which answer names the
+  id that another operation's path takes.
 """
 
 import inspect
+import re
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, build_object_type
@@ -209,3 +212,80 @@ class ProblemAutoSchema(AutoSchema):
                 },
             )
         return responses
+
+
+# --- Links (OpenAPI 3.0.3 §4.7.20) ------------------------------------------------------
+
+_PATH_PARAMETER = re.compile(r"/([^/{}]+)/\{(\w+)\}")
+# A ledger entry is not created on its own: a create of the consent ledger
+# writes one and answers it as `ledger_entry`.
+_ANSWERED_BESIDE = {"entry_id": "ledger_entry"}
+
+
+def add_links(result, generator, request, public):
+    """drf-spectacular postprocessing hook: link every answer that names an
+    object to the operations whose path takes that object's id, so that a
+    client (and schemathesis' stateful tests) can follow create -> read ->
+    change without guessing. Only `links` are added; paths, parameters and
+    bodies are untouched.
+
+    The id in `/.../<segment>/{param}` comes from the POST to a path ending
+    in `/<segment>/` (its `id`, or the member named like the parameter:
+    `{agency_id}` is a team member's `agency`), from the first item of the
+    list a GET of such a path answers, and for `{entry_id}` from the
+    `ledger_entry` a consent-ledger create answers. The target's other path
+    parameters that the producer's path has too are passed on."""
+    schemas = result.get("components", {}).get("schemas", {})
+    operations = [
+        (path, method, operation)
+        for path, item in result["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    for target_path, _, target in operations:
+        for segment, parameter in _PATH_PARAMETER.findall(target_path):
+            for path, method, producer in operations:
+                for code, response in producer["responses"].items():
+                    pointer = _id_pointer(path, method, code, response, segment, parameter, schemas)
+                    if pointer is not None:
+                        _link(response, target, target_path, path, parameter, pointer)
+    return result
+
+
+def _id_pointer(path, method, code, response, segment, parameter, schemas) -> str | None:
+    """The JSON pointer of the id this answer gives `parameter`, or None."""
+    if not code.startswith("2"):
+        return None
+    body = _resolve(response.get("content", {}).get("application/json", {}).get("schema", {}), schemas)
+    members = body.get("properties", {})
+    if method == "post" and path.endswith(f"/{segment}/"):
+        for member in ("id", parameter.removesuffix("_id")):
+            if member in members:
+                return f"/{member}"
+    if method == "get" and path.endswith(f"/{segment}/") and "results" in members:
+        items = _resolve(members["results"].get("items", {}), schemas).get("properties", {})
+        for member in ("id", parameter.removesuffix("_id")):
+            if member in items:
+                return f"/results/0/{member}"
+    beside = _ANSWERED_BESIDE.get(parameter)
+    if method == "post" and beside in members:
+        return f"/{beside}/id"
+    return None
+
+
+def _resolve(schema: dict, schemas: dict) -> dict:
+    while "$ref" in schema:
+        schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _link(response, target, target_path, producer_path, parameter, pointer) -> None:
+    """Add (or extend) the link from `response` to `target` with `parameter`
+    at `pointer`, passing on the path parameters both operations have."""
+    link = response.setdefault("links", {}).setdefault(
+        target["operationId"], {"operationId": target["operationId"], "parameters": {}},
+    )
+    link["parameters"][parameter] = f"$response.body#{pointer}"
+    for _, shared in _PATH_PARAMETER.findall(producer_path):
+        if shared != parameter and f"{{{shared}}}" in target_path:
+            link["parameters"].setdefault(shared, f"$request.path.{shared}")

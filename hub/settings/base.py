@@ -21,7 +21,8 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin on a site that logs every admin action (hub/admin_site.py).
+    "hub.apps.HubAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -40,17 +41,21 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The security headers first (issue 12, item 7), so that the answers of the
+    # refusing middlewares below (413, 400) carry them too (hub/security_headers.py).
+    "django.middleware.security.SecurityMiddleware",
+    "hub.security_headers.SecurityHeadersMiddleware",
+    "hub.security_headers.DocumentCSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hub.api.request_id.RequestIdMiddleware",
     "hub.api.limits.BodySizeLimitMiddleware",
     "hub.api.wellformed.WellFormedRequestMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "hub.urls"
@@ -111,6 +116,18 @@ else:
         {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Caches -------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/topics/cache/
+# `default`: per-process markers (agencies.events.task_nudge). `throttle`: the
+# rate limits' counts (hub/api/throttling.py). In process memory by default,
+# where each web process counts alone; with several, point THROTTLE_CACHE_URL
+# at a shared cache (e.g. redis://host:6379/1, with the `redis` package). Room
+# for many keys: a full store evicts counts, which would reset a limit.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": env.cache_url("THROTTLE_CACHE_URL", default="locmemcache://throttle?max_entries=100000"),
+}
 
 # --- Authentication ---------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -194,8 +211,25 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "hub.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["hub.api.throttling.ApplicationRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"application": env.str("API_THROTTLE_RATE", default="600/minute")},
+    # Every rate limit of the hub, API or not (hub/api/throttling.py; issue 12, item 7).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "hub.api.throttling.ApplicationRateThrottle",
+        "hub.api.throttling.DisclosureRateThrottle",
+        "hub.api.throttling.DisclosureUserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "application": env.str("API_THROTTLE_RATE", default="600/minute"),
+        "disclosure": env.str("API_DISCLOSURE_THROTTLE_RATE", default="120/minute"),
+        "disclosure_user": env.str("API_DISCLOSURE_USER_THROTTLE_RATE", default="60/minute"),
+        "token": env.str("OAUTH2_TOKEN_THROTTLE_RATE", default="30/minute"),
+        "token_failure": env.str("OAUTH2_TOKEN_FAILURE_THROTTLE_RATE", default="30/minute"),
+        "login_user": env.str("LOGIN_USER_THROTTLE_RATE", default="10/hour"),
+        "login_address": env.str("LOGIN_ADDRESS_THROTTLE_RATE", default="100/hour"),
+    },
+    # The per-address limits take the client's address from REMOTE_ADDR, or,
+    # behind this many reverse proxies, from the X-Forwarded-For entry the
+    # nearest one wrote: the rest of that header is the client's to forge.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "EXCEPTION_HANDLER": "hub.api.errors.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "hub.api.schema.ProblemAutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -226,6 +260,9 @@ SPECTACULAR_SETTINGS = {
     "OAUTH2_REFRESH_URL": "/o/token/",
     "OAUTH2_SCOPES": {term.code: term.label_en for term in terms(SCOPES)},
     "COMPONENT_SPLIT_REQUEST": True,
+    # OpenAPI links from the answers that name an object to the operations
+    # that take its id (hub/api/schema.py; issue 12, item 6).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "hub.api.schema.add_links"],
     # Choice sets that share a field name with another app's get their own
     # component names (else drf-spectacular warns and names them by hash).
     "ENUM_NAME_OVERRIDES": {
@@ -244,6 +281,13 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- API conventions (hub/api) ----------------------------------------------
+# The views whose reads release person data through the choke point, by URL
+# name: each read counts against the `disclosure` rate limits (hub.checks
+# refuses a name no URL has).
+API_DISCLOSURE_VIEWS = frozenset({
+    "subject-detail", "consent-state", "disclosure-list", "referral-detail", "referral-updates",
+    "plan-detail", "blue-card-detail", "placement-detail",
+})
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
@@ -258,12 +302,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = PAGES_MAX_UPLOAD_BYTES
 # --- Consent ledger -----------------------------------------------------------
 # A vital-interest disclosure lasts this long, then needs a new decision.
 EMERGENCY_DISCLOSURE_HOURS = env.int("EMERGENCY_DISCLOSURE_HOURS", default=24)
-# The Merkle log's origin line (C2SP tlog-checkpoint) and Ed25519 key. Without
-# LEDGER_SIGNING_KEY (base64 raw 32-byte private key) one is generated into the
-# database on first use.
+# The Merkle log's origin line (C2SP tlog-checkpoint) and its Ed25519 checkpoint
+# keys (consent_ledger/keys.py). Without LEDGER_SIGNING_KEY (base64 raw 32-byte
+# private key: the operator's current key) keys are generated into the
+# database. LEDGER_NEXT_SIGNING_KEY: the operator's key that `rotate_ledger_key`
+# switches to. LEDGER_KEY_NAME names the keys recorded from now on.
 LEDGER_ORIGIN = env.str("LEDGER_ORIGIN", default="hub.invalid/consent-ledger")
 LEDGER_KEY_NAME = env.str("LEDGER_KEY_NAME", default="hub.invalid/consent-ledger")
 LEDGER_SIGNING_KEY = env.str("LEDGER_SIGNING_KEY", default="")
+LEDGER_NEXT_SIGNING_KEY = env.str("LEDGER_NEXT_SIGNING_KEY", default="")
 # Entries per sequencer batch (one signed checkpoint each): a backlog of a
 # million clears in a score of batches, while a quiet log signs a checkpoint
 # per commit.
@@ -436,7 +483,8 @@ INSTALLED_APPS += [  # noqa: F405
 # After authentication: OTPMiddleware marks request.user verified; the hub's own
 # middleware then switches the language from ?lang=, shows pages in local time,
 # marks htmx requests and sends every staff page (hub.web.otp.OTP_REQUIRED_PREFIXES)
-# through the second factor. The CSP header is added to every response.
+# through the second factor. The CSP header is added to every response but JSON
+# (hub.security_headers.DocumentCSPMiddleware, at the top of MIDDLEWARE).
 MIDDLEWARE.insert(  # noqa: F405
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,  # noqa: F405
     "django_otp.middleware.OTPMiddleware",
@@ -445,7 +493,6 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1, "
 MIDDLEWARE.insert(MIDDLEWARE.index("hub.web.middleware.PageLanguageMiddleware") + 1, "hub.web.middleware.PageTimeZoneMiddleware")  # noqa: F405
 MIDDLEWARE.insert(MIDDLEWARE.index("hub.web.middleware.PageTimeZoneMiddleware") + 1, "django_htmx.middleware.HtmxMiddleware")  # noqa: F405
 MIDDLEWARE.insert(MIDDLEWARE.index("django_htmx.middleware.HtmxMiddleware") + 1, "hub.web.otp.RequireOTPMiddleware")  # noqa: F405
-MIDDLEWARE.append("csp.middleware.CSPMiddleware")  # noqa: F405
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("hub.web.context.page_context")  # noqa: F405
 
 # TOTP (RFC 6238): the issuer shown in authenticator apps. Devices accept the codes of
@@ -453,6 +500,9 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("hub.web.context.page_conte
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Hub pomocy")
 # Backup codes given at enrolment (django-otp's static device), each usable once.
 OTP_BACKUP_CODES = 10
+# The admin never shows a TOTP key, its QR code or backup codes: whoever
+# reads them holds that user's second factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Idle session expiry (WCAG 2.2.1: the page says when it ends, and with JS warns
 # STAFF_SESSION_WARNING_SECONDS before it and offers to extend it). Every request
@@ -473,6 +523,10 @@ PAGES_PAGE_SIZE = env.int("PAGES_PAGE_SIZE", default=25)
 
 # Clickjacking: no page may be framed (also frame-ancestors below).
 X_FRAME_OPTIONS = "DENY"
+# No URL (with the ids in it) in a Referer header; HTML documents say
+# same-origin instead, so that their forms still pass the CSRF check
+# (hub/security_headers.py).
+SECURE_REFERRER_POLICY = "no-referrer"
 # https://django-csp.readthedocs.io/en/latest/configuration.html
 # No inline script or style anywhere: GOV.UK Frontend and htmx are static files,
 # the enrolment QR code is inline SVG markup (no data: URI), htmx runs without eval.

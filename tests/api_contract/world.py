@@ -4,7 +4,9 @@ contract tests answer real objects (200s, lists with items), not only 404s.
 The caller is the MOPS, whose client holds every scope. It owns Anna (a
 consent to the shelter, a referral to it with a case update) and reads a
 person the shelter owns (so a revocation leaves it a notice); it chairs a ZI
-with a GDP, leads Anna's plan and has a Blue Card procedure open. State is
+with a GDP, leads Anna's plan and has a Blue Card procedure open.
+`build_everything` adds an object for each id the rest of the API takes (a
+refusal, a statutory basis, a placement with a partner employer). State is
 built through the API and the services, never the ORM."""
 
 import hashlib
@@ -15,6 +17,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from agencies.events import outbox_relay_all
+from agencies.services import user_create
 from agencies.teams import team_create, team_member_add
 from consent_ledger.models import RevocationNotice
 from consent_ledger.sequencer import ledger_sequence_all
@@ -69,6 +72,7 @@ class ContractWorld:
     ops: object
     shelter: object
     ids: dict = field(default_factory=dict)
+    employer: object = None
 
 
 def _created(response) -> dict:
@@ -83,9 +87,9 @@ def _consent(owner, subject_id, recipient, categories=CONSENTED, purposes=("refe
     }))
 
 
-def build(party) -> ContractWorld:
-    ops = party("MOPS Kontrakt", "ops", scopes=codes(SCOPES))
-    shelter = party("Schronisko Kontrakt", "shelter", scopes=codes(SCOPES))
+def build(party, name: str = "Kontrakt") -> ContractWorld:
+    ops = party(f"MOPS {name}", "ops", scopes=codes(SCOPES))
+    shelter = party(f"Schronisko {name}", "shelter", scopes=codes(SCOPES))
     world = ContractWorld(ops, shelter)
     ids = world.ids
     ids["endpoint_id"] = _created(ops.post("/api/v1/webhook-endpoints/", {"url": HOOK_URL, "events": []}))["id"]
@@ -128,4 +132,34 @@ def build(party) -> ContractWorld:
     ledger_sequence_all()  # a signed checkpoint, so the proofs have a tree
     delivery = ops.get(f"/api/v1/webhook-endpoints/{ids['endpoint_id']}/deliveries/").json()["results"]
     ids["delivery_id"] = delivery[0]["id"]
+    return world
+
+
+def build_everything(party, name: str = "Kontrakt") -> ContractWorld:
+    """build(), and the MOPS's refusal and statutory basis for Anna, and her
+    placement at a partner employer under an agreement with it."""
+    world = build(party, name)
+    ops, ids = world.ops, world.ids
+    provisions = f"/api/v1/subjects/{ids['subject_id']}"
+    ids["refusal_id"] = _created(ops.post(f"{provisions}/refusals/", {
+        "recipients": {"agency_kinds": ["police"]}, "categories": ["health"], "purposes": ["referral"],
+        "form": "written", "grantor": "subject", "evidence_sha256": EVIDENCE,
+    }))["id"]
+    ids["basis_id"] = _created(ops.post(f"{provisions}/legal-bases/", {
+        "basis": "court_order", "recipients": {"agencies": [str(world.shelter.agency.id)]},
+        "categories": ["identity"], "purposes": ["referral"], "reference": "III RC 1/26",
+    }))["id"]
+    world.employer = party(f"Hotel {name}", "employer", scopes=codes(SCOPES))
+    _consent(ops, ids["subject_id"], world.employer, ["identity", "contact", "employment"], ["employment_placement"])
+    today = timezone.localdate()
+    ids["agreement_id"] = _created(ops.post("/api/v1/placement-agreements/", {
+        "employer": str(world.employer.agency.id), "roles": ["reception"], "places": 1,
+        "valid_from": today.replace(day=1).isoformat(), "valid_until": today.replace(year=today.year + 1).isoformat(),
+    }))["id"]
+    coordinator = user_create(agency=ops.agency, username=f"koordynatorka-{name.lower()}",
+                              password="correct horse battery 9", role="coordinator")
+    ids["placement_id"] = _created(ops.post("/api/v1/placements/", {
+        "subject": ids["subject_id"], "employer": str(world.employer.agency.id), "agreement": ids["agreement_id"],
+        "coordinator": coordinator.id, "role": "reception", "hours_per_week": 30, "start_on": today.isoformat(),
+    }))["id"]
     return world
