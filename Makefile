@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 PORT ?= 8000
 demo: venv
 	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --database keys --noinput
 	DJANGO_DEBUG=true DEMO_PORT=$(PORT) $(BIN)/python manage.py demo_seed
 	DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
@@ -33,7 +34,7 @@ test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3
+	rm -rf $(VENV) db.sqlite3 keys.sqlite3
 
 # The demo under concurrent users (bench/demo_load.py): a fresh demo database
 # in a temporary directory, the demo's server, 8 clients mixing reads and

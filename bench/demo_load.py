@@ -91,11 +91,12 @@ def demo_environment(database: Path) -> dict[str, str]:
     """`make demo`'s environment (manage.py's default settings, DEBUG, no broker
     so tasks run eagerly) on `database`, whatever the caller's environment
     says (the suite's settings, a DATABASE_URL for PostgreSQL)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KEYS_DATABASE_URL", "CELERY_BROKER_URL")}
     env.update({
         "DJANGO_SETTINGS_MODULE": "hub.settings.local",
         "DJANGO_DEBUG": "true",
         "DATABASE_URL": f"sqlite:///{database}",
+        "KEYS_DATABASE_URL": f"sqlite:///{database.with_name(database.stem + '-keys.sqlite3')}",
         "API_THROTTLE_RATE": THROTTLE_LIFTED,
         "API_DISCLOSURE_THROTTLE_RATE": THROTTLE_LIFTED,
         "PYTHONUNBUFFERED": "1",
@@ -118,6 +119,7 @@ def manage(database: Path, *args: str, timeout: float = 300) -> subprocess.Compl
 def demo_database_create(database: Path) -> None:
     """Migrate and seed as `make demo` does."""
     manage(database, "migrate", "--noinput")
+    manage(database, "migrate", "--database", "keys", "--noinput")
     manage(database, "demo_seed")
 
 

@@ -21,6 +21,7 @@ from .decisions import Decision, decide, decide_reply
 from .ledger import ledger_append
 from .merkle import canonical_bytes
 from .models import EntryKind, LedgerEntry, Subject
+from .sealing import SubjectErased, unsealed
 from .selectors import decision_inputs, recipient_of
 
 UNKNOWN_PURPOSE = "unknown_purpose"
@@ -32,6 +33,10 @@ class Disclosed:
     withheld_categories: list[str]
     released_categories: list[str]
     entry: LedgerEntry | None  # None when the caller supplied the data itself
+
+
+# What a read of an erased subject's record shows in place of their data.
+ERASED = Disclosed(None, [], [], None)
 
 
 def require_purpose(purpose: str | None) -> str:
@@ -58,6 +63,7 @@ class Part:
     schema: str
     originator_id: object = None
     withhold: tuple = ()
+    only: frozenset | None = None  # categories outside it are cut before deciding, and not named as withheld
 
 
 def disclose(
@@ -93,6 +99,10 @@ def disclose_together(
     recipient's read (the hot path, issue 11) does no more work.
     """
     require_purpose(purpose)
+    if subject.erased_at is not None:
+        raise SubjectErased(subject.id)
+    # Sealed person data opens here and nowhere else on its way out (sealing.py).
+    parts = [Part(_opened(p), p.schema, p.originator_id, p.withhold) for p in parts]
     # The caller's transaction when there is one (every read service has),
     # without a savepoint: nothing here is retried after a failure, which
     # aborts the whole read (issue 11: a savepoint is two more round trips).
@@ -108,6 +118,13 @@ def disclose_together(
             for index, release in decided.items():
                 results[index] = Disclosed(release.document, release.withheld, release.released, entry)
     return results
+
+
+def _opened(part: Part):
+    document = unsealed(part.document)
+    if part.only is None:
+        return document
+    return get_registry().prune(part.schema, document, part.only)[0]
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,13 @@ which holds its sha256: erasing a note never breaks the log.
 import uuid
 
 import orjson
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.functional import cached_property
 
 from agencies.models import Agency
 from schemas.vocabularies import LEGAL_BASES, choices
+
+from .sealing import SealedField
 
 
 class Subject(models.Model):
@@ -23,9 +24,29 @@ class Subject(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="subjects")
-    profile = models.JSONField(encoder=DjangoJSONEncoder)
+    profile = SealedField(subject="id")
     profile_schema = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(null=True, blank=True, help_text="when the data key was destroyed (erasure)")
+    erasure_reason = models.CharField(max_length=32, blank=True)
+
+
+class SubjectKey(models.Model):
+    """A subject's data key, wrapped by a key-encryption key, in the key
+    store (consent_ledger/sealing.py, routers.py): deleted at erasure."""
+
+    subject_id = models.UUIDField(primary_key=True)
+    kek_id = models.CharField(max_length=64, help_text="the key-encryption key that wraps it")
+    wrapped = models.BinaryField()
+    created_at = models.DateTimeField()
+
+
+class ErasedSubject(models.Model):
+    """A subject whose key was destroyed, kept beside the keys so that no
+    restored or late write can give them a new one."""
+
+    subject_id = models.UUIDField(primary_key=True)
+    erased_at = models.DateTimeField()
 
 
 class SubjectReference(models.Model):
@@ -50,6 +71,10 @@ class EntryKind(models.TextChoices):
     LEGAL_BASIS_ENDED = "legal_basis_ended"
     EMERGENCY_DISCLOSURE = "emergency_disclosure"
     DISCLOSURE = "disclosure"
+    # Issue 12: a person's data erased (their key destroyed), by request or at
+    # the end of its retention period; ids and codes only.
+    SUBJECT_ERASED = "subject_erased"
+    RETENTION_ERASURE = "retention_erasure"
 
 
 class LedgerEntry(models.Model):

@@ -37,6 +37,7 @@ from agencies.models import Agency
 from agencies.selectors import agency_list
 from consent_ledger.decisions import decide
 from consent_ledger.models import SubjectReference
+from consent_ledger.sealing import unsealed
 from consent_ledger.selectors import (
     provisions_in_force,
     recipient_of,
@@ -331,7 +332,7 @@ def categories_present(subject, service: str, payload: dict, reason: str) -> dic
     registry = get_registry()
     found: dict[str, list[str]] = {}
     parts = [
-        (_("The person's profile"), registry.categories_present(subject.profile_schema, subject.profile)),
+        (_("The person's profile"), registry.categories_present(subject.profile_schema, unsealed(subject.profile))),
         (_("Details of the referral"), registry.categories_present(payload_schema_name(service), payload)),
         (_("Reason for the referral"), {"case_notes"} if reason else set()),
     ]

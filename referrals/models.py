@@ -1,10 +1,10 @@
 import uuid
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from agencies.models import Agency
 from consent_ledger.models import Subject
+from consent_ledger.sealing import SealedField
 from schemas.vocabularies import PURPOSES, REFERRAL_SERVICES, choices, codes
 
 from . import lifecycle
@@ -26,12 +26,12 @@ class Referral(models.Model):
     service = models.CharField(max_length=32, choices=choices(REFERRAL_SERVICES))
     urgency = models.CharField(max_length=16, choices=[(u, u) for u in URGENCIES])
     purpose = models.CharField(max_length=32, choices=choices(PURPOSES))
-    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    payload = SealedField()
     payload_schema = models.CharField(max_length=255)
-    reason = models.TextField(blank=True, help_text="why the referral is made; case_notes")
+    reason = SealedField(default="", help_text="why the referral is made; case_notes")
     withhold_categories = models.JSONField(default=list, help_text="never disclosed to the recipient")
     status = models.CharField(max_length=16, choices=[(s, s) for s in lifecycle.STATUSES], default=lifecycle.REQUESTED)
-    status_reason = models.TextField(blank=True, help_text="why the status last changed; case_notes")
+    status_reason = SealedField(default="", help_text="why the status last changed; case_notes")
     status_reason_by = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     outcome = models.JSONField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1, help_text="bumped on every change; the ETag")
@@ -47,6 +47,7 @@ class Referral(models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    content_erased_at = models.DateTimeField(null=True, blank=True, help_text="its retention period ended: metadata only")
 
     class Meta:
         indexes = [
@@ -73,7 +74,7 @@ class ReferralTransition(models.Model):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     actor = models.CharField(max_length=128)
     at = models.DateTimeField()
-    reason = models.TextField(blank=True)
+    reason = SealedField(subject="referral.subject_id", default="")
     outcome = models.JSONField(null=True, blank=True)
 
 
@@ -88,7 +89,7 @@ class CaseUpdate(models.Model):
     author = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     actor = models.CharField(max_length=128)
     kind = models.CharField(max_length=16, choices=[(k, k) for k in KINDS])
-    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    payload = SealedField(subject="referral.subject_id")
     payload_schema = models.CharField(max_length=255)
     created_at = models.DateTimeField()
 

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
-from consent_ledger.disclosure import Disclosed, Part, disclose_together
+from consent_ledger.disclosure import ERASED, Disclosed, Part, disclose_together
 from hub.api.compiled_queries import CompiledQuery
 from hub.api.errors import NotFoundError
 
@@ -61,6 +61,12 @@ def referral_list_for_agency(
     return referrals.filter(**{k: v for k, v in filters.items() if v is not None})
 
 
+def _metadata_only(referral: Referral) -> bool:
+    """The person was erased (issue 12, item 2), or the referral's content
+    was at the end of its retention period (item 3): nothing to disclose."""
+    return referral.subject.erased_at is not None or referral.content_erased_at is not None
+
+
 # The free text of a referral outside its payload, one document per author.
 TEXT_SCHEMA = "free-text"
 
@@ -84,6 +90,8 @@ def referral_read(caller: Caller, referral_id) -> ReferralView:
     passes the choke point, where what the sender withholds from the
     recipient stays withheld."""
     referral = referral_for_party(referral_id, caller)
+    if _metadata_only(referral):
+        return ReferralView(referral, ERASED, ERASED, None, None, [])
     texts = {
         "reason": Part({"reason": referral.reason}, TEXT_SCHEMA, referral.sender_id),
         "status_reason": Part({"status_reason": referral.status_reason}, TEXT_SCHEMA, referral.status_reason_by_id),
@@ -117,6 +125,8 @@ def case_update_list(caller: Caller, referral_id) -> list[UpdateView]:
     updates = list(referral.updates.order_by("created_at"))
     if not updates:
         return []
+    if _metadata_only(referral):
+        return [UpdateView(update, ERASED) for update in updates]
     disclosed = disclose_together(
         subject=referral.subject, caller=caller, purpose=referral.purpose, about=referral,
         parts=[Part(u.payload, u.payload_schema, u.author_id) for u in updates],

@@ -18,6 +18,7 @@ from consent_ledger.selectors import (
     recipient_of,
     subject_get_for_caller,
 )
+from consent_ledger.sealing import unsealed
 from consent_ledger.services import withholding_record
 from hub.api import compiled_queries
 from hub.api.errors import Conflict, PreconditionFailed, ValidationFailed
@@ -89,7 +90,8 @@ def _check_covered(subject, recipient: Agency, purpose: str, withhold: set[str],
     recipient receive, naming each member and its categories. Only the owner
     is told: it records the bases, while an answer that depended on the
     recipient's bases would tell any other sender which agencies hold them."""
-    parts = [("/payload", schema, payload), ("/subject/profile", subject.profile_schema, subject.profile)]
+    # The profile is opened to learn which categories it holds, not to show it.
+    parts = [("/payload", schema, payload), ("/subject/profile", subject.profile_schema, unsealed(subject.profile))]
     uncovered = _uncovered(subject, recipient, purpose, withhold, parts, reason)
     if uncovered:
         raise ValidationFailed(

@@ -3,13 +3,29 @@ import re
 from contextlib import contextmanager
 
 import pytest
+import pytest_django.fixtures
 from django.conf import settings
+from django.db import connections
+from django.test import TestCase, TransactionTestCase
 from django.core.cache import caches
 from django.db import transaction
 
 from agencies.services import agency_create, client_create, user_create
 
 TOKEN_URL = "/o/token/"
+
+
+# Every test that uses the database uses the key store too (the `keys` alias,
+# consent_ledger/sealing.py: sealing a person's data writes their key). Django's
+# test cases name the aliases they may use, and pytest-django sets up those of
+# the tests it collected: both are widened to every alias here, without adding
+# a `django_db` marker (which would move database set-up ahead of fixtures
+# that must be torn down after its rollback, tests/consent_ledger/conftest.py).
+TestCase.databases = TransactionTestCase.databases = "__all__"
+_databases_for_test = pytest_django.fixtures._get_databases_for_test
+pytest_django.fixtures._get_databases_for_test = lambda test: (
+    (lambda found: (connections if found[0] else found[0], found[1]))(_databases_for_test(test))
+)
 
 
 class _Rollback(Exception):

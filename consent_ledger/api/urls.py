@@ -13,6 +13,7 @@ urlpatterns = [
         views.EmergencyDisclosureCreateApi.as_view(),
         name="emergency-disclosure-create",
     ),
+    path("subjects/<uuid:subject_id>/erasure", views.SubjectErasureApi.as_view(), name="subject-erasure"),
     path("subjects/<uuid:subject_id>/consent-state", views.ConsentStateApi.as_view(), name="consent-state"),
     path("subjects/<uuid:subject_id>/disclosures/", views.DisclosureListApi.as_view(), name="disclosure-list"),
     path("consents/<uuid:provision_id>/revoke", views.ConsentRevokeApi.as_view(), name="consent-revoke"),

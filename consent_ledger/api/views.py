@@ -27,6 +27,7 @@ from schemas.vocabularies import DATA_CATEGORIES, LEGAL_BASES, PURPOSES, codes
 from .. import services
 from ..accounting import entry_about, entry_suppliers
 from ..decisions import decide
+from ..erasure import ERASURE_REASONS, subject_erase
 from ..disclosure import disclose, require_purpose
 from ..keys import current_key, published_keys
 from ..proofs import consistency_proof_for, inclusion_proof_for
@@ -164,6 +165,32 @@ class SubjectDetailApi(APIView):
         return Response(
             {"id": str(subject.id), "profile": disclosed.document, "withheld_categories": disclosed.withheld_categories}
         )
+
+
+class SubjectErasureOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    erased_at = serializers.DateTimeField()
+    reason = serializers.ChoiceField(choices=ERASURE_REASONS)
+
+
+class SubjectErasureApi(APIView):
+    """Erase a person's data (GDPR art. 17) by destroying their data key: the
+    owning agency's DPO or a supervisor, with a reason code. Afterwards every
+    read of their data answers 410, referrals show metadata only, the log
+    still verifies, and every agency that received their data gets a
+    `subject.erased` event. 409 while a statutory basis or court order is in
+    force; 410 when already erased."""
+
+    required_scopes = ["subjects:write"]
+
+    class SubjectErasureInput(InputSerializer):
+        reason = CodeField(ERASURE_REASONS, help_text="why: an art. 17 ground, or the end of retention")
+
+    @extend_schema(request=SubjectErasureInput, responses=SubjectErasureOutput)
+    def post(self, request, subject_id):
+        reason = _parsed(self.SubjectErasureInput, request).validated_data["reason"]
+        subject = subject_erase(caller=request.caller, subject_id=subject_id, reason=reason)
+        return Response(SubjectErasureOutput({"id": subject.id, "erased_at": subject.erased_at, "reason": reason}).data)
 
 
 # --- Consents, refusals, legal bases, emergencies ------------------------------------

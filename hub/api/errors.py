@@ -108,6 +108,22 @@ class PreconditionFailed(ApplicationError):
     title = _("The resource changed since it was read.")
 
 
+class Forbidden(ApplicationError):
+    """The caller is known and may see the resource, but not do this."""
+
+    code = PERMISSION_DENIED
+    status = status.HTTP_403_FORBIDDEN
+    title = _TITLES[PERMISSION_DENIED]
+
+
+class Gone(ApplicationError):
+    """The resource existed and was erased for good (RFC 9110 §15.5.11)."""
+
+    code = "gone"
+    status = status.HTTP_410_GONE
+    title = _("The data was erased.")
+
+
 class NotFoundError(ApplicationError):
     code = NOT_FOUND
     status = status.HTTP_404_NOT_FOUND

@@ -82,39 +82,64 @@ TEMPLATES = [
 # Default: an SQLite file in the repository root (the embedded demo).
 # PostgreSQL goes through psycopg 3 with its connection pool
 # (https://docs.djangoproject.com/en/5.2/ref/databases/#connection-pool).
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("DATABASE_POOL_MIN", default=2),
-        "max_size": env.int("DATABASE_POOL_MAX", default=10),
-        "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
-    }
-    # Server-side parameters and prepared statements: psycopg prepares a
-    # statement the fifth time a connection runs it, and PostgreSQL stops
-    # planning it again, so the hot paths' fixed queries
-    # (hub/api/compiled_queries.py) are planned once per pooled connection
-    # (issue 11). Django turns preparing off unless asked (prepare_threshold).
-    # Both off behind a transaction-mode pgbouncer, which cannot keep a
-    # session's prepared statements.
-    _server_side = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
-    DATABASES["default"]["OPTIONS"]["server_side_binding"] = _server_side
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5 if _server_side else None
-else:
-    # SQLite, the embedded demo, under concurrent requests (issue 11, item 5;
-    # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes):
-    # - WAL: readers never block the writer, nor it them (https://sqlite.org/wal.html).
-    # - IMMEDIATE: every atomic block takes the write lock at BEGIN, where the busy
-    #   timeout applies. A deferred transaction that has read and then writes (every
-    #   disclosure, every select_for_update, a no-op here) cannot wait: SQLite
-    #   answers "database is locked" at once (https://sqlite.org/lang_transaction.html,
-    #   PITFALLS.md). Writers, the eager sequencer included, thus run one at a time.
-    # - timeout: how long a writer waits for that lock, far above any request's hold.
-    # - synchronous stays FULL (SQLite's default): a revocation once answered must
-    #   survive a power cut; NORMAL, which may lose the last commits, measured only
-    #   10-15% faster here (migrate, demo_seed, one client of bench/demo_load.py).
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
-    )
+def _tuned(db: dict) -> dict:
+    options = db.setdefault("OPTIONS", {})
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        options["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX", default=10),
+            "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
+        }
+        # Server-side parameters and prepared statements: psycopg prepares a
+        # statement the fifth time a connection runs it, and PostgreSQL stops
+        # planning it again, so the hot paths' fixed queries
+        # (hub/api/compiled_queries.py) are planned once per pooled connection
+        # (issue 11). Django turns preparing off unless asked (prepare_threshold).
+        # Both off behind a transaction-mode pgbouncer, which cannot keep a
+        # session's prepared statements.
+        server_side = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
+        options["server_side_binding"] = server_side
+        options["prepare_threshold"] = 5 if server_side else None
+    else:
+        # SQLite, the embedded demo, under concurrent requests (issue 11, item 5;
+        # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes):
+        # - WAL: readers never block the writer, nor it them (https://sqlite.org/wal.html).
+        # - IMMEDIATE: every atomic block takes the write lock at BEGIN, where the busy
+        #   timeout applies. A deferred transaction that has read and then writes (every
+        #   disclosure, every select_for_update, a no-op here) cannot wait: SQLite
+        #   answers "database is locked" at once (https://sqlite.org/lang_transaction.html,
+        #   PITFALLS.md). Writers, the eager sequencer included, thus run one at a time.
+        # - timeout: how long a writer waits for that lock, far above any request's hold.
+        # - synchronous stays FULL (SQLite's default): a revocation once answered must
+        #   survive a power cut; NORMAL, which may lose the last commits, measured only
+        #   10-15% faster here (migrate, demo_seed, one client of bench/demo_load.py).
+        options.update({"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"})
+    return db
+
+
+DATABASES = {"default": _tuned(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+
+# --- The key store and sealed person data (consent_ledger/sealing.py, issue 12) ----
+# Subjects' data keys (wrapped) live apart from the data they open: erasing a
+# person deletes their key, and no backup of the main database brings their
+# data back. KEYS_DATABASE_URL names that store; the demo keeps it in a second
+# SQLite file. Without either, on PostgreSQL, keys share the main database
+# (allowed, but `check --deploy` warns: its backups then hold erased subjects' keys).
+if _keys_url := env.str("KEYS_DATABASE_URL", default=""):
+    DATABASES["keys"] = _tuned(env.db_url_config(_keys_url))
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["keys"] = _tuned({"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "keys.sqlite3")})
+KEY_STORE_DATABASE = "keys" if "keys" in DATABASES else "default"
+DATABASE_ROUTERS = ["consent_ledger.routers.KeyStoreRouter"]
+# Key-encryption keys: SEALING_KEKS="id1=<base64 of 32 random bytes>,id2=..." and
+# SEALING_CURRENT_KEK, the one new data keys are wrapped with (default: the first).
+# Keep retired KEKs listed until `manage.py rewrap_subject_keys` has moved every
+# data key off them. Required outside the demo and the tests (check consent_ledger.E002).
+SEALING_KEKS = {
+    kek_id.strip(): __import__("base64").b64decode(key)
+    for kek_id, _, key in (item.partition("=") for item in env.list("SEALING_KEKS", default=[]))
+}
+SEALING_CURRENT_KEK = env.str("SEALING_CURRENT_KEK", default=next(iter(SEALING_KEKS), ""))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Caches -------------------------------------------------------------------
@@ -277,6 +302,8 @@ SPECTACULAR_SETTINGS = {
         "PlacementTimepointEnum": "referrals.placements.models.TIMEPOINTS",
         "PlacementOutcomeEnum": "referrals.placements.models.OUTCOMES",
         "PlacementContractTypeEnum": "referrals.placements.models.CONTRACT_TYPES",
+        # Erasure (issue 12): "reason" is a free text elsewhere.
+        "ErasureReasonEnum": "consent_ledger.erasure.ERASURE_REASONS",
     },
 }
 

@@ -44,3 +44,7 @@ CELERY_BROKER_URL = "memory://localhost//"
 CELERY_TASK_ALWAYS_EAGER = env.bool("BENCH_EAGER_TASKS", default=False)
 
 LOGGING["root"]["level"] = "WARNING"
+
+# A benchmark-only key-encryption key (sealed person data, consent_ledger/sealing.py).
+SEALING_KEKS = {"bench-1": b"bench-only-kek-never-deploy-32by"}
+SEALING_CURRENT_KEK = "bench-1"

@@ -10,3 +10,6 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 OAUTH2_PROVIDER["ALLOWED_REDIRECT_URI_SCHEMES"] = ["http", "https"]
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 WEBHOOK_ALLOW_HTTP = True
+# The demo's key-encryption key, fixed for the same reason as its secret key.
+SEALING_KEKS = SEALING_KEKS or {"demo-1": b"demo-only-kek-never-deploy-32byt"}  # noqa: F405
+SEALING_CURRENT_KEK = SEALING_CURRENT_KEK or next(iter(SEALING_KEKS))  # noqa: F405

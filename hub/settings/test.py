@@ -17,6 +17,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # is locked" at once whatever the timeout. One file per test process, so
     # that suites run side by side never share one.
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"hub-test-{os.getpid()}.sqlite3")}
+if DATABASES.get("keys", {}).get("ENGINE") == "django.db.backends.sqlite3":
+    DATABASES["keys"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"hub-test-keys-{os.getpid()}.sqlite3")}
+# A test-only key-encryption key (consent_ledger/sealing.py), and a second one a
+# rotation test moves keys to.
+SEALING_KEKS = {"test-1": b"t" * 32, "test-2": b"u" * 32}
+SEALING_CURRENT_KEK = "test-1"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = [
     # Users' passwords in tests need no stretching; client secrets keep their hasher.

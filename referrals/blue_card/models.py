@@ -15,6 +15,7 @@ from django.db import models
 
 from agencies.models import Agency, Team
 from consent_ledger.models import Provision, Subject
+from consent_ledger.sealing import SealedField
 
 from . import checks, rules  # noqa: F401 (checks: registers the settings check as the app loads)
 
@@ -38,11 +39,12 @@ class BlueCardProcedure(models.Model):
     opened_by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     opened_by_actor = models.CharField(max_length=128)
     opened_by_kind = models.CharField(max_length=32)
-    forms_of_violence = models.JSONField(help_text="NK-A; person data, disclosed only")
+    forms_of_violence = SealedField(help_text="NK-A; person data, disclosed only")
     children_in_household = models.PositiveSmallIntegerField(help_text="NK-A; person data, disclosed only")
     status = models.CharField(max_length=8, default=OPEN)
     closure_ground = models.CharField(max_length=16, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    content_erased_at = models.DateTimeField(null=True, blank=True, help_text="its retention period ended: metadata only")
     closed_by = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     version = models.PositiveIntegerField(default=1, help_text="bumped on every change; the ETag")
     created_at = models.DateTimeField()
@@ -83,7 +85,7 @@ class BlueCardStep(models.Model):
     at = models.DateTimeField()
     gdp = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # NK-C only: the victim's plan; person data, disclosed only.
-    content = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    content = SealedField(subject="procedure.subject_id", null=True)
     content_schema = models.CharField(max_length=255, blank=True)
     recorded_by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     actor = models.CharField(max_length=128)

@@ -21,6 +21,7 @@ from django.db import models
 
 from agencies.models import Agency
 from consent_ledger.models import Subject
+from consent_ledger.sealing import SealedField
 
 from . import checks, lifecycle  # noqa: F401 (checks: registers the settings check as the app loads)
 
@@ -146,6 +147,7 @@ class Placement(models.Model):
     employed_90d = models.BooleanField(null=True, blank=True, help_text="still employed at the follow-up")
     followed_up_on = models.DateField(null=True, blank=True)
     follow_up_recorded_at = models.DateTimeField(null=True, blank=True)
+    content_erased_at = models.DateTimeField(null=True, blank=True, help_text="its retention period ended: metadata only")
 
     class Meta:
         indexes = [
@@ -219,8 +221,8 @@ class PlacementCheckIn(models.Model):
     days_worked = models.PositiveSmallIntegerField(null=True, blank=True)
     days_absent = models.PositiveSmallIntegerField(null=True, blank=True)
     employer_feedback = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 (poor) to 5 (very good)")
-    coordinator_notes = models.TextField(blank=True)
-    who5 = models.JSONField(null=True, blank=True, help_text="the five WHO-5 items as recorded, each 0-5")
+    coordinator_notes = SealedField(subject="placement.subject_id", default="")
+    who5 = SealedField(subject="placement.subject_id", null=True, help_text="the five WHO-5 items as recorded, each 0-5")
     recorded_by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     actor = models.CharField(max_length=128)
     recorded_at = models.DateTimeField()
@@ -232,7 +234,7 @@ class PlacementCheckIn(models.Model):
             models.UniqueConstraint(fields=["placement", "timepoint"], condition=~models.Q(timepoint=""),
                                     name="placement_check_in_timepoint_once"),
             models.CheckConstraint(
-                condition=models.Q(side=lifecycle.EMPLOYER, timepoint="", coordinator_notes="", who5__isnull=True,
+                condition=models.Q(side=lifecycle.EMPLOYER, timepoint="", coordinator_notes__isnull=True, who5__isnull=True,
                                    days_worked__isnull=False, days_absent__isnull=False,
                                    employer_feedback__gte=1, employer_feedback__lte=5)
                 | models.Q(side=lifecycle.COORDINATOR, days_worked__isnull=True, days_absent__isnull=True,
@@ -240,11 +242,6 @@ class PlacementCheckIn(models.Model):
                 name="placement_check_in_side_fields",
             ),
         ]
-
-    @property
-    def who5_score(self) -> int | None:
-        """The WHO-5 wellbeing index: the raw sum (0-25) times 4, 0-100."""
-        return None if self.who5 is None else sum(self.who5) * 4
 
 
 class PlacementMonth(models.Model):

@@ -15,7 +15,6 @@ from agencies.selectors import uuid_or_none
 from consent_ledger.decisions import EMPLOYER_PLACEMENT_CATEGORIES
 from consent_ledger.disclosure import Disclosed, Part, disclose_together
 from hub.api.errors import NotFoundError
-from schemas.registry import get_registry
 
 from . import lifecycle
 from .documents import (
@@ -125,12 +124,12 @@ def placement_read(caller: Caller, placement_id) -> PlacementView:
     side = side_of(placement, caller)
     subject = placement.subject
     check_ins = list(placement.check_ins.order_by("month", "side", "recorded_at"))
-    profile = subject.profile
+    only = None
     if side == lifecycle.EMPLOYER:
         check_ins = [c for c in check_ins if c.side == lifecycle.EMPLOYER]
-        profile = get_registry().prune(subject.profile_schema, profile, EMPLOYER_PLACEMENT_CATEGORIES)[0]
+        only = frozenset(EMPLOYER_PLACEMENT_CATEGORIES)
     parts = {
-        "profile": Part(profile, subject.profile_schema),
+        "profile": Part(subject.profile, subject.profile_schema, only=only),
         "employment": Part(employment_document(placement), EMPLOYMENT_SCHEMA, placement.coordinating_agency_id),
     }
     outcome = outcome_document(placement)

@@ -9,11 +9,11 @@ metadata: ids, codes, dates."""
 
 import uuid
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from agencies.models import Agency, Team
 from consent_ledger.models import Subject
+from consent_ledger.sealing import SealedField
 from schemas.vocabularies import DATA_CATEGORIES, choices, codes
 
 from . import lifecycle
@@ -82,9 +82,9 @@ class Goal(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="goals")
     category = _category_field()
-    title = models.TextField()
-    indicator = models.TextField(blank=True)
-    baseline = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder, help_text="a string or a number")
+    title = SealedField(subject="plan.subject_id")
+    indicator = SealedField(subject="plan.subject_id", default="")
+    baseline = SealedField(subject="plan.subject_id", null=True, help_text="a string or a number")
     created_by_actor = models.CharField(max_length=128)
     created_at = models.DateTimeField()
 
@@ -101,7 +101,7 @@ class Action(models.Model):
     goal = models.ForeignKey(Goal, null=True, blank=True, on_delete=models.PROTECT, related_name="actions")
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="plan_actions")
     category = _category_field()
-    title = models.TextField()
+    title = SealedField(subject="plan.subject_id")
     due_on = models.DateField()
     status = models.CharField(
         max_length=16, choices=[(s, s) for s in lifecycle.ACTION_STATUSES], default=lifecycle.PLANNED
@@ -152,8 +152,8 @@ class Review(models.Model):
     kind = models.CharField(max_length=16, choices=[(k, k) for k in lifecycle.REVIEW_KINDS])
     stage = models.CharField(max_length=16, choices=[(s, s) for s in lifecycle.STAGES])
     category = _category_field()
-    summary = models.TextField(blank=True)
-    measures = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    summary = SealedField(subject="plan.subject_id", default="")
+    measures = SealedField(subject="plan.subject_id", null=True)
     at = models.DateTimeField(help_text="when the review took place")
     author = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     created_by_actor = models.CharField(max_length=128)

@@ -8,11 +8,29 @@ import holidays
 import pytest
 from django.core.management import CommandError, call_command
 
-from agencies.models import Agency, AgencyApplication, Membership, OutboxEvent, Team, TeamMembership
+from agencies.models import (
+    Agency,
+    AgencyApplication,
+    Membership,
+    OutboxEvent,
+    Team,
+    TeamMembership,
+)
 from consent_ledger.models import LedgerEntry, Provision, SubjectReference
-from hub.management.commands.demo_seed import PARTNERSHIP, TEAM_AGENCIES, Command, demo_blue_card_timeline
+from consent_ledger.sealing import unsealed
+from hub.management.commands.demo_seed import (
+    PARTNERSHIP,
+    TEAM_AGENCIES,
+    Command,
+    demo_blue_card_timeline,
+)
 from referrals.blue_card.models import BlueCardDeadline, BlueCardProcedure
-from referrals.placements.models import Placement, PlacementAgreement, PlacementCheckIn, meets_esf_rule
+from referrals.placements.models import (
+    Placement,
+    PlacementAgreement,
+    PlacementCheckIn,
+    meets_esf_rule,
+)
 from referrals.placements.stats import count_cells, placement_stats_rows
 from referrals.plans.models import Action, Goal, Plan, Review
 from referrals.working_days import add_working_days, polish_date, today_in_poland
@@ -298,7 +316,7 @@ def test_demo_seed_shows_the_hotel_only_identity_contact_and_employment(db, sett
     call_command("demo_seed", stdout=StringIO())
     active = Placement.objects.get(status="active")
     hotel = Agency.objects.get(name=active.employer.name)
-    assert hotel.kind == "employer" and active.subject.profile["safe_contact"]["codeword"]
+    assert hotel.kind == "employer" and unsealed(active.subject.profile)["safe_contact"]["codeword"]
 
     def read(slug):
         return client.get(f"/api/v1/placements/{active.id}?purpose=employment_placement",
@@ -310,7 +328,7 @@ def test_demo_seed_shows_the_hotel_only_identity_contact_and_employment(db, sett
     body = response.json()
     assert set(body["subject"]["profile"]) == {"person", "contact"}
     assert body["employment"]["role"] == active.role
-    assert active.subject.profile["safe_contact"]["codeword"] not in json.dumps(body, ensure_ascii=False)
+    assert unsealed(active.subject.profile)["safe_contact"]["codeword"] not in json.dumps(body, ensure_ascii=False)
     assert [c["side"] for c in body["check_ins"]] == ["employer", "employer"]
     entry = LedgerEntry.objects.filter(kind="disclosure", recorded_by=hotel).get()
     assert entry.body["purpose"] == "employment_placement"

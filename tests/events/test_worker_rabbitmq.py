@@ -117,6 +117,7 @@ class Workers:
             "DJANGO_SETTINGS_MODULE": "tests.events.worker_settings",
             "HUB_TEST_QUEUE": self.queue,
             "HUB_TEST_DB_NAME": settings.DATABASES["default"]["NAME"],
+            "HUB_TEST_KEYS_DB_NAME": settings.DATABASES.get("keys", {}).get("NAME", ""),
             "HUB_TEST_BROKER_URL": self.broker_url,
             "CELERY_BROKER_URL": self.broker_url,
             "PYTHONPATH": str(ROOT),

@@ -13,6 +13,8 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ["HUB_TEST_QUEUE"]
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = False  # no pidbox queues left behind on the broker
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DATABASES["default"]["NAME"] = os.environ["HUB_TEST_DB_NAME"]
+if "keys" in DATABASES:
+    DATABASES["keys"]["NAME"] = os.environ["HUB_TEST_KEYS_DB_NAME"]
 # The delivery cut by the test's kill is leased for timeout + margin before it
 # is sent again: short here, so that it comes within the test's wait.
 WEBHOOK_TIMEOUT_SECONDS = 2

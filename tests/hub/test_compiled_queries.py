@@ -15,6 +15,7 @@ from django.utils import timezone
 from agencies.callers import Caller
 from agencies.models import Agency, AgencyApplication, Membership, OutboxEvent
 from consent_ledger.models import Provision
+from consent_ledger.sealing import unsealed
 from consent_ledger.services import Terms, consent_grant, consent_revoke, subject_create
 from hub.api.compiled_queries import CompiledQuery, insert
 from referrals.models import Referral
@@ -66,7 +67,7 @@ def test_model_rows_equal_the_orms_with_their_select_related_objects(world):
 
     assert _fields(compiled) == _fields(orm)
     assert _fields(compiled.subject) == _fields(orm.subject)
-    assert compiled.subject.profile == PROFILE  # JSON decoded as the ORM decodes it
+    assert unsealed(compiled.subject.profile) == PROFILE  # sealed as the ORM reads it
     assert compiled._state.adding is False and compiled._state.db == "default"
 
 

@@ -13,11 +13,14 @@ PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "x9!kQ2#vL7@pR4$wZ1^mN8&bT5*cY3(hJ6)dF0_gS2+eA7=uI4",
     "DJANGO_ALLOWED_HOSTS": "hub.example.org",
     "DATABASE_URL": "sqlite:///:memory:",
+    "KEYS_DATABASE_URL": "sqlite:///:memory:",
+    "SEALING_KEKS": "2026-1=cHJvZHVjdGlvbi10ZXN0LWtlay0zMi1ieXRlcy0hISE=",
 }
 
 
 def manage(*args, env):
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("DJANGO_", "DATABASE_URL", "KEYS_DATABASE_URL", "SEALING_"))}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
     )
@@ -28,6 +31,15 @@ def test_production_settings_pass_check_deploy_without_warnings():
 
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_production_does_not_start_without_key_encryption_keys():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SEALING_KEKS"}
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "consent_ledger.E002" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():

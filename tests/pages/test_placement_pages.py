@@ -20,6 +20,7 @@ from agencies.callers import Caller
 from agencies.models import OutboxEvent
 from agencies.services import agency_create, user_create
 from consent_ledger.models import EntryKind, LedgerEntry
+from consent_ledger.sealing import unsealed
 from consent_ledger.services import Terms, consent_grant, subject_create
 from referrals.blue_card.deadlines import add_months
 from referrals.placements import services, stats
@@ -442,7 +443,7 @@ def test_the_coordinators_check_in_records_notes_and_the_who5_and_is_never_the_e
 
     assert response.status_code == 302
     check_in = PlacementCheckIn.objects.get(placement=active)
-    assert (check_in.side, check_in.timepoint, check_in.who5, check_in.coordinator_notes) == (
+    assert (check_in.side, check_in.timepoint, unsealed(check_in.who5), unsealed(check_in.coordinator_notes)) == (
         "coordinator", "start", [3, 4, 2, 2, 5], NOTES)
     active.refresh_from_db()
     assert active.version == version  # the employer cannot even tell it was recorded

@@ -7,6 +7,7 @@ import pytest
 from django.test import override_settings
 
 from consent_ledger.models import EntryKind, LedgerEntry
+from consent_ledger.sealing import unsealed
 from referrals.models import CaseUpdate
 
 from .helpers import staff_client
@@ -199,7 +200,7 @@ def test_an_empty_note_is_refused_and_a_note_is_added(world):
 
     assert empty.status_code == 422 and 'href="#id_text"' in empty.content.decode()
     assert added.status_code == 302
-    assert CaseUpdate.objects.get(referral=world.referral).payload == {"text": "Spotkanie w czwartek."}
+    assert unsealed(CaseUpdate.objects.get(referral=world.referral).payload) == {"text": "Spotkanie w czwartek."}
 
 
 def test_no_person_data_in_titles(world):

@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from consent_ledger.sealing import unsealed
 from referrals.models import Referral
 
 from .helpers import browser_login, inline_code
@@ -113,7 +114,7 @@ def test_the_whole_journey_in_polish_and_the_shelter_sees_it_in_its_inbox(live_w
     settle(page)
     referral = Referral.objects.get(subject=subject)
     assert referral.status == "requested" and referral.withhold_categories == ["contact", "health"]
-    assert referral.payload["risk"] == {"level": "high", "notes": "Groził nożem."}
+    assert unsealed(referral.payload)["risk"] == {"level": "high", "notes": "Groził nożem."}
 
     context.clear_cookies()
     browser_login(context, live_server, world.shelter_worker)
@@ -179,8 +180,8 @@ def test_the_journey_can_be_completed_with_the_keyboard_alone(live_world, contex
     expect(page.get_by_text("Skierowanie zostało wysłane do: Schronisko Bezpieczny Dom.")).to_be_visible()
     settle(page)
     referral = Referral.objects.get(subject=subject)
-    assert referral.urgency == "urgent" and referral.reason == "Przemoc w domu."
-    assert referral.payload == {
+    assert referral.urgency == "urgent" and unsealed(referral.reason) == "Przemoc w domu."
+    assert unsealed(referral.payload) == {
         "summary": "Potrzebuje schronienia dziś.", "risk": {"level": "high"}, "confidential_address_required": True,
         "accessibility": {"needs": ["wheelchair_user"]},
     }

@@ -6,10 +6,16 @@ import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from agencies.models import OutboxEvent
 from consent_ledger.models import LedgerEntry
+from consent_ledger.sealing import unsealed
 from hub.api.errors import Conflict, NotFoundError, PreconditionFailed, ValidationFailed
 from referrals import lifecycle, services
 from referrals.lifecycle import (
@@ -252,10 +258,11 @@ class ReferralLifecycle(RuleBasedStateMachine):
         referral = Referral.objects.get(pk=self.id)
         return {
             "row": {f.attname: getattr(referral, f.attname) for f in Referral._meta.concrete_fields},
-            "transitions": list(
+            "transitions": [
+                tuple(unsealed(value) for value in row) for row in
                 ReferralTransition.objects.filter(referral_id=self.id).order_by("id")
                 .values_list("from_status", "to_status", "agency_id", "at", "reason", "outcome")
-            ),
+            ],
             "events": list(
                 OutboxEvent.objects.filter(object_id=self.id).order_by("seq")
                 .values_list("type", "status", "agencies", "data")
