@@ -5,10 +5,9 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from oauth2_provider.models import clear_expired
 
 from .events import outbox_relay_all
-from .revocations import revoked_tokens_purge
+from .revocations import expired_tokens_purge, revoked_tokens_purge
 from .webhooks import deliveries_due, deliveries_purge, webhook_deliver
 
 
@@ -33,7 +32,7 @@ def outbox_sweep_task() -> None:
 
 @shared_task(ignore_result=True)
 def oauth_clear_expired_task() -> None:
-    clear_expired()
+    expired_tokens_purge()
     revoked_tokens_purge()
 
 

@@ -294,7 +294,12 @@ def deliveries_due(*, first_attempt_grace: timedelta = timedelta(0)) -> list:
     )
 
 
-def deliveries_purge() -> int:
-    cutoff = timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS)
-    deleted, _ = Delivery.objects.filter(status=Delivery.DELIVERED, delivered_at__lt=cutoff).delete()
-    return deleted
+def deliveries_purge(*, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Deliveries delivered, or given up, RETENTION_DAYS["delivered_webhooks"]
+    ago (issue 12, item 3); how many went (or, in a dry run, would go)."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.RETENTION_DAYS["delivered_webhooks"])
+    # A dead delivery's next_attempt_at is the end of its last attempt's lease.
+    old = Delivery.objects.filter(
+        Q(status=Delivery.DELIVERED, delivered_at__lte=cutoff) | Q(status=Delivery.DEAD, next_attempt_at__lte=cutoff)
+    )
+    return old.count() if dry_run else old.delete()[0]

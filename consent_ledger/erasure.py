@@ -20,7 +20,15 @@ from agencies.models import Membership
 from hub.api.errors import Conflict, Forbidden, ValidationFailed
 
 from .ledger import ledger_append
-from .models import EntryKind, LedgerEntry, LedgerNote, Provision, ProvisionKind, Subject, SubjectReference
+from .models import (
+    EntryKind,
+    LedgerEntry,
+    LedgerNote,
+    Provision,
+    ProvisionKind,
+    Subject,
+    SubjectReference,
+)
 from .sealing import SubjectErased, destroy_key
 from .services import _owned_subject_for_update
 
@@ -60,7 +68,7 @@ def subject_erase(*, caller: Caller, subject_id, reason: str) -> Subject:
         )
     _require_eraser(caller)
     subject = _owned_subject_for_update(subject_id, caller)
-    return _erase(subject, caller=caller, reason=reason, kind=EntryKind.SUBJECT_ERASED, body={"reason": reason})
+    return subject_shred(subject, caller=caller, reason=reason, kind=EntryKind.SUBJECT_ERASED, body={"reason": reason})
 
 
 def _require_eraser(caller: Caller) -> None:
@@ -72,15 +80,23 @@ def _require_eraser(caller: Caller) -> None:
                         code=ERASURE_FORBIDDEN)
 
 
-def _erase(subject: Subject, *, caller: Caller, reason: str, kind: str, body: dict) -> Subject:
-    """The erasure itself, in the caller's transaction, the subject locked."""
+def statutory_bases_in_force(subject_id, now) -> list[tuple]:
+    """(id, basis) of each statutory basis or court order that keeps the
+    person's data while it is in force (art. 17(3)(b),(e))."""
+    provisions = Provision.objects.filter(
+        subject_id=subject_id, kind=ProvisionKind.LEGAL_BASIS, basis__in=_BLOCKING_BASES, ended_at__isnull=True
+    )
+    return [(p.id, p.basis) for p in provisions if p.is_active(now)]
+
+
+def subject_shred(subject: Subject, *, caller: Caller, reason: str, kind: str, body: dict) -> Subject:
+    """The erasure itself (by a person's request, or at the end of retention,
+    referrals/retention.py), in the caller's transaction, the subject locked:
+    410 when already erased, 409 while a statutory basis is in force."""
     if subject.erased_at is not None:
         raise SubjectErased(subject.id)
     now = timezone.now()
-    provisions = Provision.objects.filter(
-        subject=subject, kind=ProvisionKind.LEGAL_BASIS, basis__in=_BLOCKING_BASES, ended_at__isnull=True
-    )
-    blocking = [(p.id, p.basis) for p in provisions if p.is_active(now)]
+    blocking = statutory_bases_in_force(subject.id, now)
     if blocking:
         raise Conflict(
             _("A statutory basis or court order requires this data while it is in force: end it first."),

@@ -21,7 +21,7 @@ from consent_ledger.selectors import (
 from consent_ledger.sealing import unsealed
 from consent_ledger.services import withholding_record
 from hub.api import compiled_queries
-from hub.api.errors import Conflict, PreconditionFailed, ValidationFailed
+from hub.api.errors import Conflict, Gone, PreconditionFailed, ValidationFailed
 from schemas.registry import get_registry
 from schemas.vocabularies import DATA_CATEGORIES, PURPOSES, REFERRAL_SERVICES, codes
 
@@ -30,6 +30,7 @@ from .models import URGENCIES, CaseUpdate, Referral, ReferralTransition
 from .selectors import referral_for_party
 
 UNCOVERED_CATEGORIES = "uncovered_categories"
+CONTENT_ERASED = "content_erased"
 
 # Event types (thin: ids, status, agencies; no person data).
 EVENT_REQUESTED = "referral.requested"
@@ -238,6 +239,8 @@ def referral_transition(
 def case_update_add(*, caller: Caller, referral_id, kind: str, payload: dict) -> CaseUpdate:
     """Either side adds a note, appointment or outcome to an open or closed referral."""
     referral = referral_for_party(referral_id, caller, lock=True)
+    if referral.content_erased_at is not None:
+        raise Gone(_("This referral's content was erased at the end of its retention period."), code=CONTENT_ERASED)
     errors = []
     _check_codes(kind, CaseUpdate.KINDS, "/kind", errors)
     if not errors:

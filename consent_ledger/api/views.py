@@ -188,6 +188,7 @@ class SubjectErasureApi(APIView):
 
     @extend_schema(request=SubjectErasureInput, responses=SubjectErasureOutput)
     def post(self, request, subject_id):
+        subject_get_owned(subject_id, request.caller)  # another agency's subject is a 404 whatever the body
         reason = _parsed(self.SubjectErasureInput, request).validated_data["reason"]
         subject = subject_erase(caller=request.caller, subject_id=subject_id, reason=reason)
         return Response(SubjectErasureOutput({"id": subject.id, "erased_at": subject.erased_at, "reason": reason}).data)

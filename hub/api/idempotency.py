@@ -108,7 +108,7 @@ def _settle(record: IdempotencyRecord, response) -> None:
         record.delete()
 
 
-def purge_expired_idempotency_records() -> int:
-    cutoff = timezone.now() - settings.IDEMPOTENCY_KEY_TTL
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+def purge_expired_idempotency_records(*, now=None, dry_run: bool = False) -> int:
+    """Records older than IDEMPOTENCY_KEY_TTL (its retention, issue 12, item 3)."""
+    old = IdempotencyRecord.objects.filter(created_at__lt=(now or timezone.now()) - settings.IDEMPOTENCY_KEY_TTL)
+    return old.count() if dry_run else old.delete()[0]

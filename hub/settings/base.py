@@ -396,7 +396,6 @@ WEBHOOK_LEASE_MARGIN_SECONDS = env.float("WEBHOOK_LEASE_MARGIN_SECONDS", default
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)  # 13-24 h of retries with the backoff below
 WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=30)
 WEBHOOK_BACKOFF_CAP_SECONDS = env.float("WEBHOOK_BACKOFF_CAP_SECONDS", default=6 * 3600)
-WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
 # The sweep re-enqueues a first attempt only once it has waited this long: until
 # then the task the relay enqueued is presumed to be on its way.
 WEBHOOK_SWEEP_GRACE_SECONDS = env.float("WEBHOOK_SWEEP_GRACE_SECONDS", default=60)
@@ -407,6 +406,36 @@ WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
 # Revocation notices not acknowledged by recipients are escalated after this.
 NOTICE_ESCALATION_HOURS = env.float("NOTICE_ESCALATION_HOURS", default=48)
 CONSENT_EXPIRY_WARNING_DAYS = env.int("CONSENT_EXPIRY_WARNING_DAYS", default=14)
+
+# --- Retention (issue 12, item 3) -----------------------------------------------------
+# How many days each class of record is kept after it ended; then the daily job
+# (referrals/retention.py, `manage.py apply_retention`) erases a record's person
+# data (one `retention_erasure` ledger entry each, ids only), shreds a person
+# whose every record is gone, and deletes the technical records. The hub is the
+# channel between agencies, not their archive: each keeps its own case file
+# under its own archival rules. Idempotency records last IDEMPOTENCY_KEY_TTL
+# (a stored response may hold a secret shown once: a day covers any retry).
+RETENTION_DAYS = {
+    # From the final status (completed, rejected, failed, cancelled): room for a
+    # re-referral of the same case, a complaint about the exchange or an audit of it.
+    "closed_referrals": env.int("RETENTION_CLOSED_REFERRALS_DAYS", default=730),
+    # From completed, ended early, declined or withdrawn: covers the 90-day
+    # follow-up and a further programme round. The outcome codes the statistics
+    # count are metadata and stay. Shared plans closed this long (the closed_referrals
+    # period) lose their texts too.
+    "ended_placements": env.int("RETENTION_ENDED_PLACEMENTS_DAYS", default=730),
+    # From closure: violence often recurs, and a ZI taking a new NK-A for the
+    # family, or a prosecutor, needs the earlier procedure's forms for years.
+    "closed_blue_cards": env.int("RETENTION_CLOSED_BLUE_CARDS_DAYS", default=1825),
+    # Delivered, or given up (dead): a month to look into a receiver's complaint
+    # or replay a dead letter. Events are thin (ids), the rows are only a trail.
+    "delivered_webhooks": env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30),
+    # OAuth2 access and refresh tokens and grants expired or revoked this long
+    # ago (hashed, never usable again): a week to look into a client's misuse.
+    # A rotated refresh token is kept its whole lifetime beyond that (reuse
+    # detection, RFC 9700 §4.14).
+    "expired_tokens": env.int("RETENTION_EXPIRED_TOKENS_DAYS", default=7),
+}
 
 # --- Celery -----------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -446,6 +475,8 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-purge": {"task": "hub.tasks.sessions_purge_task", "schedule": 3600.0},
     # The whole log recomputed once a day; the DPO's page shows the last result.
     "ledger-verify": {"task": "consent_ledger.tasks.ledger_verify_task", "schedule": 86400.0},
+    # What passed its retention period goes once a day (RETENTION_DAYS).
+    "retention": {"task": "referrals.tasks.retention_task", "schedule": 86400.0},
 }
 
 # --- Logging ----------------------------------------------------------------
@@ -519,6 +550,7 @@ MIDDLEWARE.insert(  # noqa: F405
 MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1, "hub.web.middleware.PageLanguageMiddleware")  # noqa: F405
 MIDDLEWARE.insert(MIDDLEWARE.index("hub.web.middleware.PageLanguageMiddleware") + 1, "hub.web.middleware.PageTimeZoneMiddleware")  # noqa: F405
 MIDDLEWARE.insert(MIDDLEWARE.index("hub.web.middleware.PageTimeZoneMiddleware") + 1, "django_htmx.middleware.HtmxMiddleware")  # noqa: F405
+MIDDLEWARE.append("hub.web.middleware.GonePageMiddleware")  # noqa: F405
 MIDDLEWARE.insert(MIDDLEWARE.index("django_htmx.middleware.HtmxMiddleware") + 1, "hub.web.otp.RequireOTPMiddleware")  # noqa: F405
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("hub.web.context.page_context")  # noqa: F405
 

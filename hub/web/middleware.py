@@ -1,9 +1,13 @@
-"""The language and time zone of the hub's pages."""
+"""The language and time zone of the hub's pages, and their page for data
+that was erased."""
 
 import zoneinfo
 
 from django.conf import settings
+from django.shortcuts import render
 from django.utils import timezone, translation
+
+from hub.api.errors import Gone, is_api_request
 
 LANGUAGE_PARAMETER = "lang"
 
@@ -50,3 +54,20 @@ class PageTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class GonePageMiddleware:
+    """A page whose person was erased (an ApplicationError `Gone` from the
+    choke point, issue 12) answers 410 with a page that says so; the API
+    renders the same error as problem+json itself."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, Gone) and not is_api_request(request):
+            return render(request, "410.html", {"detail": exception.detail}, status=410)
+        return None

@@ -90,6 +90,10 @@ class BlueCardView:
     withheld_categories: list[str]
 
 
+# What a procedure whose content was erased shows of its NK-A.
+_NO_FORMS = Disclosed({}, [], [], None)
+
+
 @transaction.atomic
 def blue_card_read(caller: Caller, procedure_id) -> BlueCardView:
     """The procedure with its steps and deadlines. The forms (the NK-A's
@@ -101,6 +105,12 @@ def blue_card_read(caller: Caller, procedure_id) -> BlueCardView:
     steps = list(
         procedure.steps.select_related("perpetrator_record").order_by("at", "recorded_at", "id")
     )
+    if procedure.content_erased_at is not None:
+        # Its retention period ended (issue 12, item 3): metadata only, no
+        # disclosure; the NK-A reads as an empty form.
+        return BlueCardView(
+            procedure, _NO_FORMS, [StepView(step, None) for step in steps], deadline_views(procedure), []
+        )
     registry = get_registry()
     parts = [Part(
         {"forms_of_violence": procedure.forms_of_violence, "children_in_household": procedure.children_in_household},

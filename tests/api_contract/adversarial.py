@@ -102,6 +102,7 @@ def well_formed(operation: Operation, caller_agency) -> dict:
         "plans_retrieve": {"query": {"purpose": "team_plan"}},
         "placements_retrieve": {"query": {"purpose": "employment_placement"}},
         "subjects_consents_create": {"body": consent},
+        "subjects_erasure_create": {"body": {"reason": "subject_request"}},
         "subjects_refusals_create": {"body": consent},
         "subjects_legal_bases_create": {"body": {**provision, "basis": "court_order", "reference": "III RC 2/26"}},
         "subjects_emergency_disclosures_create": {

@@ -111,7 +111,7 @@ def test_tick_runs_each_job_once_and_prints_its_report(ops, shelter, receiver, p
     refer(ops, shelter, subject_id, urgency="routine")
 
     first = tick()
-    Delivery.objects.update(delivered_at=timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS + 1))
+    Delivery.objects.update(delivered_at=timezone.now() - timedelta(days=settings.RETENTION_DAYS["delivered_webhooks"] + 1))
     second = tick()
 
     assert list(first) == ["events_relayed", "deliveries_attempted", "referrals_overdue", "blue_card_deadlines_missed",

@@ -63,9 +63,11 @@ def staff_of(client, make_user):
 def shared_case(ops, shelter, party, subject_id):
     """Anna's referral to the shelter, read by it; its case update, read by the
     OPS; a consent to the police, revoked with a note. The police never read."""
-    referral_id = send(ops, shelter, subject_id, withhold_categories=WITHHOLD).json()["id"]
+    # With Idempotency-Keys: the stored responses are metadata only.
+    referral_id = send(ops, shelter, subject_id, withhold_categories=WITHHOLD, HTTP_IDEMPOTENCY_KEY="r-1").json()["id"]
     assert shelter.get(detail(referral_id)).status_code == 200
-    assert shelter.post(updates_url(referral_id), {"kind": "note", "payload": {"text": UPDATE_TEXT}}).status_code == 201
+    update = {"kind": "note", "payload": {"text": UPDATE_TEXT}}
+    assert shelter.post(updates_url(referral_id), update, HTTP_IDEMPOTENCY_KEY="u-1").status_code == 201
     assert ops.get(updates_url(referral_id)).status_code == 200
     police = party("KMP Wrocław", "police")
     consent_id = consent(ops, subject_id, {"agencies": [str(police.agency.id)]}, ["identity"])

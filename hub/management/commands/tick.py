@@ -4,10 +4,11 @@ for operators without a beat process."""
 from django.core.management.base import BaseCommand
 
 from agencies.events import outbox_relay_all
+from agencies.revocations import expired_tokens_purge
 from agencies.webhooks import deliveries_due, deliveries_purge, webhook_deliver
-from hub.api.idempotency import purge_expired_idempotency_records
 from consent_ledger.notices import consent_expiry_warnings, notices_escalate
 from consent_ledger.sequencer import ledger_sequence_all
+from hub.api.idempotency import purge_expired_idempotency_records
 from referrals.blue_card.services import blue_card_deadlines_escalate
 from referrals.placements.services import placement_check_ins_due
 from referrals.plans.services import plan_actions_due_notify
@@ -18,8 +19,6 @@ class Command(BaseCommand):
     help = "Run each periodic job once: relay, due webhook deliveries, deadlines, expiry warnings, escalations, sequencer, purge."
 
     def handle(self, *args, **options):
-        from oauth2_provider.models import clear_expired
-
         report = {
             "events_relayed": outbox_relay_all(),
             "deliveries_attempted": sum(1 for d in deliveries_due() if webhook_deliver(d) is not None),
@@ -33,5 +32,5 @@ class Command(BaseCommand):
             "deliveries_purged": deliveries_purge(),
             "idempotency_records_purged": purge_expired_idempotency_records(),
         }
-        clear_expired()
+        expired_tokens_purge()
         self.stdout.write(" ".join(f"{k}={v}" for k, v in report.items()))
