@@ -16,7 +16,7 @@ from consent_ledger.erasure import EVENT_TYPE
 from consent_ledger.models import EntryKind, LedgerEntry, LedgerNote, Subject, SubjectReference
 from consent_ledger.verify import verify_ledger
 from hub.api.errors import PROBLEM_CONTENT_TYPE
-from referrals.models import CaseUpdate, Referral
+from referrals.models import CaseUpdate
 from tests.agencies.test_oauth_authorization_code import REDIRECT, authorize, code_from, exchange, s256
 from tests.clear_text import clear_text_hits
 from tests.conftest import Party
@@ -134,16 +134,15 @@ def test_after_erasure_reads_answer_410_and_referrals_show_metadata_only(
 
 def test_a_backup_taken_before_erasure_cannot_open_the_persons_data(ops, subject_id, shared_case, staff_of):
     referral_id, _ = shared_case
-    subject_table, referral_table = Subject._meta.db_table, Referral._meta.db_table
+    table, pk = Subject._meta.db_table, Subject._meta.pk.get_db_prep_value(subject_id, connection)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT profile FROM {subject_table} WHERE id = %s", [Subject._meta.pk.get_db_prep_value(subject_id, connection)])
+        cursor.execute(f"SELECT profile FROM {table} WHERE id = %s", [pk])
         [backup_profile] = cursor.fetchone()
     assert staff_of(ops, "dpo").post(erasure_url(subject_id), {"reason": "subject_request"}).status_code == 200
 
     # Restore the main database's rows as they were (the key store is not in its backups).
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {subject_table} SET profile = %s, erased_at = NULL WHERE id = %s",
-                       [backup_profile, Subject._meta.pk.get_db_prep_value(subject_id, connection)])
+        cursor.execute(f"UPDATE {table} SET profile = %s, erased_at = NULL WHERE id = %s", [backup_profile, pk])
     sealing.key_cache.clear()  # as in any other process
     restored = Subject.objects.get(pk=subject_id)
 
