@@ -31,6 +31,11 @@ DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
     "max_size": env.int("DATABASE_POOL_MAX", default=10),
     "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
 }
+# The subjects' data keys in the same throwaway database, wrapped by a
+# benchmark-only key-encryption key (consent_ledger/sealing.py).
+KEY_STORE_DATABASE = "default"
+SEALING_KEKS = {"bench-1": b"bench-only-kek-never-deploy-32by"}
+SEALING_CURRENT_KEK = "bench-1"
 
 # A real broker and real workers: nothing runs eagerly.
 CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"

@@ -409,6 +409,23 @@ def service_error_items(exc: ValidationFailed) -> list[dict]:
 # --- Revoking ---------------------------------------------------------------------------
 
 
+ERASURE_REASON_LABELS = {
+    "subject_request": _("The person asked for her data to be erased (GDPR art. 17)"),
+    "consent_withdrawn": _("She withdrew her consent and no other basis remains"),
+    "unlawful_processing": _("The data was processed unlawfully"),
+    "legal_obligation": _("A court or the law orders the erasure"),
+    "retention_expired": _("The retention period of every record has passed"),
+}
+
+
+class ErasureForm(forms.Form):
+    reason = forms.ChoiceField(
+        choices=list(ERASURE_REASON_LABELS.items()), widget=forms.RadioSelect,
+        error_messages={"required": _("Choose why the data is erased"),
+                        "invalid_choice": _("Choose why the data is erased")},
+    )
+
+
 class RevokeForm(forms.Form):
     reason = forms.CharField(
         max_length=2000, strip=True, widget=forms.Textarea,

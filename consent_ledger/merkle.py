@@ -54,15 +54,29 @@ _SAFE_INTEGER = 2**53 - 1  # RFC 8785 section 3.2.2.3: numbers are IEEE 754 doub
 
 
 def _plain(obj: Any) -> bool:
-    if isinstance(obj, str) or obj is None or isinstance(obj, bool):
-        return True
-    if isinstance(obj, int):
-        return -_SAFE_INTEGER <= obj <= _SAFE_INTEGER
-    if isinstance(obj, list):
-        return all(_plain(item) for item in obj)
-    if isinstance(obj, dict):
-        return all(isinstance(key, str) and key.isascii() and _plain(value) for key, value in obj.items())
-    return False
+    """Whether orjson writes `obj` as RFC 8785 would: strings, None, booleans,
+    safe integers, lists and ASCII-keyed objects of them. Exact types only
+    (a subclass goes the slow, sure way); a loop, not recursion: it runs on
+    every document a read releases (issue 11)."""
+    pending = [obj]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if -_SAFE_INTEGER <= item <= _SAFE_INTEGER:
+                continue
+            return False
+        if kind is list:
+            pending.extend(item)
+        elif kind is dict:
+            if not all(type(key) is str and key.isascii() for key in item):
+                return False
+            pending.extend(item.values())
+        else:
+            return False
+    return True
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -15,8 +15,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from agencies.pages import member_page
 from hub.api.errors import Conflict, NotFoundError, ValidationFailed
 from hub.web.paging import page_of, pagination
+from schemas.vocabularies import LEGAL_BASES
 
 from . import consent_pages, pages, services
+from .erasure import ERASER_ROLES, subject_erase
+from .sealing import SubjectErased
 from .selectors import disclosure_list_for_subject, subject_get_owned
 
 
@@ -56,6 +59,8 @@ def subject_page(request, subject_id):
     """The person: her profile disclosed for the page's purpose (not to the
     DPO), and, for the owner, the consent state and the accounting."""
     subject = _subject_or_404(request, subject_id)
+    if subject.erased_at is not None:
+        raise SubjectErased(subject.id)  # the 410 page, for every role
     caller, role, language = request.caller, request.membership.role, request.LANGUAGE_CODE
     owner = subject.owner_id == caller.agency.id
     referrals = list(pages.referrals_about(subject, caller)[: pages.REFERRALS_SHOWN])
@@ -64,6 +69,7 @@ def subject_page(request, subject_id):
         "reference": pages.own_reference(subject, caller.agency),
         "referrals": pages.referral_rows(referrals, caller, language),
         "can_record": owner and role in pages.CONSENT_ROLES,
+        "can_erase": owner and role in ERASER_ROLES,
         "can_refer": role in pages.CONSENT_ROLES,
         "referral_new_url": _referral_new_url(),
     }
@@ -160,6 +166,39 @@ def consent_confirm(request, subject_id):
         "The consent is recorded. Receipt: ledger entry %(entry)s, leaf hash %(hash)s."
     ) % {"entry": entry.id, "hash": entry.leaf_hash})
     return redirect(form.cleaned_data["next"] or reverse("subject-page", args=[subject.id]))
+
+
+# --- Erasure (issue 12, item 2) ----------------------------------------------------------------
+
+
+def _erasure_page(request, subject, form, *, errors=(), status=200):
+    context = {"subject": subject, "form": form, "errors": list(errors),
+               "reference": pages.own_reference(subject, request.caller.agency)}
+    return render(request, "consent_ledger/subject_erasure.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@member_page(*ERASER_ROLES)
+def subject_erasure(request, subject_id):
+    """A confirmation with the reason, then subject_erase (as POST subjects/{id}/erasure)."""
+    subject = _subject_or_404(request, subject_id, owned=True)
+    if request.method == "GET":
+        return _erasure_page(request, subject, consent_pages.ErasureForm())
+    form = consent_pages.ErasureForm(request.POST)
+    if not form.is_valid():
+        return _erasure_page(request, subject, form, status=422)
+    try:
+        subject_erase(caller=request.caller, subject_id=subject.id, reason=form.cleaned_data["reason"])
+    except NotFoundError:
+        raise Http404
+    except Conflict as blocked:
+        bases = ", ".join(pages.label(LEGAL_BASES, b["basis"], request.LANGUAGE_CODE) for b in blocked.extra.get("bases", []))
+        text = _("A statutory basis or court order in force requires this data: %(bases)s. End it first.") % {
+            "bases": bases}
+        return _erasure_page(request, subject, form, errors=[{"href": "", "text": text}], status=409)
+    messages.success(request, _("The person's data is erased. The agencies that received it are told to erase "
+                                "their copies; the ledger keeps only ids and codes."))
+    return redirect("subject-list")
 
 
 # --- Revoking consent -------------------------------------------------------------------------

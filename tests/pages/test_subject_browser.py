@@ -104,7 +104,7 @@ def test_every_person_page_passes_axe_with_the_csp_in_both_languages(live_world,
         world.mops_worker: ["/app/subjects/", subject, f"{subject}/consents/new", f"{subject}/consents/new/form?{terms}",
                             f"{subject}/consents/new/confirm?{terms}", f"{subject}/consents/{consent}/revoke"],
         world.shelter_worker: [subject],
-        world.mops_dpo: ["/app/subjects/", subject],
+        world.mops_dpo: ["/app/subjects/", subject, f"{subject}/erasure"],
         world.outsider_worker: [subject],  # the 404 page
     }
     page = context.new_page()
