@@ -15,7 +15,13 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from consent_ledger.disclosure import Disclosed
-from referrals.api.views import ReferralDetailApi, ReferralListCreateApi, ReferralSummaryOutput, _detail
+from consent_ledger.sealing import unsealed
+from referrals.api.views import (
+    ReferralDetailApi,
+    ReferralListCreateApi,
+    ReferralSummaryOutput,
+    _detail,
+)
 from referrals.models import Referral
 from referrals.selectors import ReferralView, referral_for_party
 from referrals.services import payload_schema_name
@@ -53,7 +59,8 @@ def _referral_insert(caller, values) -> Referral:
 
 
 def _undisclosed(document) -> Disclosed:
-    return Disclosed(document=document, withheld_categories=[], released_categories=[], entry=None)
+    # Opened as stored: person data is sealed at rest for every read (consent_ledger/sealing.py).
+    return Disclosed(document=unsealed(document), withheld_categories=[], released_categories=[], entry=None)
 
 
 class BaselineReferralDetailApi(ReferralDetailApi):
@@ -64,7 +71,7 @@ class BaselineReferralDetailApi(ReferralDetailApi):
     def get(self, request, referral_id):
         referral = referral_for_party(referral_id, request.caller)
         view = ReferralView(
-            referral, _undisclosed(referral.payload), _undisclosed(referral.subject.profile), referral.reason,
-            referral.status_reason, [],
+            referral, _undisclosed(referral.payload), _undisclosed(referral.subject.profile),
+            unsealed(referral.reason), unsealed(referral.status_reason), [],
         )
         return Response(_detail(view), headers={"ETag": referral.etag})
