@@ -258,7 +258,11 @@ def _drf_problem(exc: exceptions.APIException, request) -> tuple[dict, dict]:
         detail = detail.get("detail", "")
         if "required_scopes" in extra:
             code = INSUFFICIENT_SCOPE
-            detail = _("This endpoint needs the scope(s): %(scopes)s.") % {"scopes": " ".join(extra["required_scopes"])}
+            scopes = " ".join(extra["required_scopes"])
+            detail = _("This endpoint needs the scope(s): %(scopes)s.") % {"scopes": scopes}
+            # RFC 6750 §3.1: the challenge names the error and the scope needed.
+            headers["WWW-Authenticate"] = f'Bearer realm="api", error="insufficient_scope", scope="{scopes}"'
+
     return problem(exc.status_code, code, detail, request=request, **extra), headers
 
 

@@ -5,7 +5,8 @@ the token can be the reason:
 - expired, revoked (RFC 7009) and wrong-audience tokens: 401 with a
   `WWW-Authenticate: Bearer error="invalid_token"` challenge (RFC 6750 §3.1)
   saying why;
-- a token without the operation's scope: 403 `insufficient_scope`, naming it;
+- a token without the operation's scope: 403 `insufficient_scope`, naming it
+  in the body and in a `WWW-Authenticate` challenge (RFC 6750 §3.1);
 - never a 2xx, never a 5xx, always problem+json as documented.
 
 The two public operations (the JSON Schemas: documents, not anyone's data)
@@ -125,8 +126,9 @@ def test_every_operation_refuses_a_token_without_its_scope_with_403(world, token
         (scope,) = operation.scopes
         response = call(operation, lacking[scope], kind="tokens", path_parameters=path_for(operation, world),
                         **well_formed(operation, world.ops.agency))
+        challenge = f'Bearer realm="api", error="insufficient_scope", scope="{scope}"'
         if not (is_problem(response, 403) and response.json()["code"] == INSUFFICIENT_SCOPE
-                and response.json()["required_scopes"] == [scope]):
+                and response.json()["required_scopes"] == [scope] and header(response, "WWW-Authenticate") == challenge):
             failures.append((operation.id, response.status_code, response.text[:200]))
 
     assert failures == []
