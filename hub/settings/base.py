@@ -442,6 +442,11 @@ RETENTION_DAYS = {
 # No broker configured: tasks run eagerly in-process (the demo). With a broker the
 # worker settings below make a crash redeliver instead of losing work.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+# Quorum queues (deploy/rabbitmq/definitions.json): a deployment declares the task queue as the broker's
+# definitions do, or RabbitMQ refuses the declaration; the topic exchange lets Celery's native delayed
+# delivery hold countdown tasks in the broker (deploy/README.md, RabbitMQ). Classic in the demo and tests.
+CELERY_TASK_DEFAULT_QUEUE_TYPE = env.str("CELERY_TASK_DEFAULT_QUEUE_TYPE", default="classic")
+CELERY_TASK_DEFAULT_EXCHANGE_TYPE = env.str("CELERY_TASK_DEFAULT_EXCHANGE_TYPE", default="direct")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if CELERY_TASK_ALWAYS_EAGER:
     CELERY_BROKER_URL = "memory://localhost//"  # never contacted: every task runs in-process
