@@ -11,7 +11,7 @@ from consent_ledger import views as ledger_views
 
 from hub.api import errors
 
-from . import views
+from . import metrics, views
 from .web import urls as web_urls
 
 api_v1 = [
@@ -33,6 +33,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    # Prometheus, with a bearer token of its own; a 404 to anyone else (hub/metrics.py).
+    path("metrics", metrics.metrics, name="metrics"),
     path("problems/<slug:code>", views.problem_doc, name="problem-doc"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -9,10 +9,15 @@ value; PITFALLS "Databases").
 
 It imports Django only when a record needs a route, so that LOGGING can name
 it before Django is set up.
+
+JsonFormatter writes a record as one JSON object per line (LOG_FORMAT=json,
+the default in production; issue 13, item 4).
 """
 
 import logging
 import traceback
+
+from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
 REDACTED = "[redacted]"
 # Methods worth naming; anything else a client invents is just "other".
@@ -92,3 +97,24 @@ def _route(request) -> str:
         except Resolver404:
             return "(no route)"
     return f"/{match.route}"
+
+
+# The record's attributes a JSON line holds, and the names it gives them.
+_JSON_FIELDS = ("levelname", "name", "message", "request_id", "agency_id", "client_id")
+_JSON_RENAMED = {"levelname": "level", "name": "logger"}
+_JSON_WRITTEN = frozenset({*(_JSON_RENAMED.get(f, f) for f in _JSON_FIELDS), "time", "exc_info", "stack_info"})
+
+
+class JsonFormatter(_LibraryJsonFormatter):
+    """One JSON object per line with the fields a log shipper indexes: time
+    (ISO 8601, UTC), level, logger, message, the request context set by
+    hub.api.request_id.RequestContextLogFilter, and the traceback (redacted by
+    RequestDataFilter) when there is one. Nothing else: python-json-logger
+    would also write every other attribute a record carries, and Django's
+    carry the request (whose repr quotes the path) or a socket."""
+
+    def __init__(self, **kwargs):
+        super().__init__(list(_JSON_FIELDS), rename_fields=_JSON_RENAMED, timestamp="time", **kwargs)
+
+    def process_log_record(self, log_data: dict) -> dict:
+        return {key: value for key, value in log_data.items() if key in _JSON_WRITTEN}

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from schemas.vocabularies import EVENT_TYPES as EVENT_TYPE_VOCABULARY
 from schemas.vocabularies import SCOPES, codes, terms
@@ -489,6 +490,22 @@ CELERY_BEAT_SCHEDULE = {
 # No log line carries request data (hub/api/logs.py): the filter runs on the
 # loggers that quote requests, so every handler (ours, Django's default ones,
 # a test's) gets the rewritten record, and on our handler for any exception.
+# Every line carries the request id, the calling agency's id and its OAuth2
+# client's id ("-" where there is none; hub/api/request_id.py): on the request
+# loggers that filter runs first, while the request is still attached.
+# LOG_FORMAT: `plain` lines for a terminal (the demo, the tests), or `json`, one
+# object a line for a log shipper (python-json-logger, the default in production).
+LOG_FORMATS = ("plain", "json")
+
+
+def log_format_from_env(default: str) -> str:
+    value = env.str("LOG_FORMAT", default=default)
+    if value not in LOG_FORMATS:
+        raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}.")
+    return value
+
+
+LOG_FORMAT = log_format_from_env("plain")
 _REQUEST_LOGGERS = [
     "django.request",
     "django.server",
@@ -506,21 +523,25 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "hub.api.request_id.RequestIdLogFilter"},
+        "request_context": {"()": "hub.api.request_id.RequestContextLogFilter"},
         "no_request_data": {"()": "hub.api.logs.RequestDataFilter"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s "
+            "[%(request_id)s agency=%(agency_id)s client=%(client_id)s] %(message)s",
+        },
+        "json": {"()": "hub.api.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id", "no_request_data"],
+            "formatter": LOG_FORMAT,
+            "filters": ["request_context", "no_request_data"],
         },
     },
     "loggers": {
-        **{name: {"filters": ["no_request_data"]} for name in _REQUEST_LOGGERS},
+        **{name: {"filters": ["request_context", "no_request_data"]} for name in _REQUEST_LOGGERS},
         # At DEBUG these log SQL parameters (person data), issued access tokens,
         # authorization codes and client ids: never, whatever LOG_LEVEL says.
         "django.db.backends": {"level": "INFO"},
@@ -653,3 +674,23 @@ MIDDLEWARE.append("hub.api.language.ApiLanguageMiddleware")
 # pool after the response, never inside the request that caused them
 # (agencies/events.py). With a broker, Celery workers deliver.
 WEBHOOK_DELIVERY_THREADS = env.int("WEBHOOK_DELIVERY_THREADS", default=2)
+
+# --- Metrics (issue 13, item 4) -----------------------------------------------------
+# Prometheus metrics at /metrics (hub/metrics.py): django-prometheus's request
+# counts and latency by view name (https://github.com/korfuri/django-prometheus),
+# and the hub's own gauges, read from the database at each scrape. Not public:
+# a scrape sends `Authorization: Bearer <METRICS_TOKEN>`; without the setting
+# /metrics does not exist (404), as for a wrong token. Under gunicorn's several
+# workers set PROMETHEUS_MULTIPROC_DIR (an empty directory, cleared at each
+# start) so that every worker's counts are added up (prometheus_client's
+# multiprocess mode). django_prometheus is not an installed app: the app only
+# adds an exporter on a port of its own, which /metrics replaces.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Disclosures by legal basis are counted among the ledger's newest entries, in
+# this window (hub/metrics.py says why not the whole ledger).
+METRICS_DISCLOSURE_WINDOW_SECONDS = env.int("METRICS_DISCLOSURE_WINDOW_SECONDS", default=3600)
+METRICS_DISCLOSURE_SCAN_LIMIT = env.int("METRICS_DISCLOSURE_SCAN_LIMIT", default=20_000)
+# Outermost and innermost: the first sees every request (also those the
+# refusing middlewares answer), the last names the view that answered.
+MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")
+MIDDLEWARE.append("django_prometheus.middleware.PrometheusAfterMiddleware")

@@ -4,7 +4,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import MIDDLEWARE, OAUTH2_PROVIDER, REST_FRAMEWORK, SECRET_KEY, env
+from .base import LOGGING, MIDDLEWARE, OAUTH2_PROVIDER, REST_FRAMEWORK, SECRET_KEY, env, log_format_from_env
 
 DEBUG = False
 if not SECRET_KEY:
@@ -17,8 +17,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # number of proxies in front, so that no client can name its own address.
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=1)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-# /healthz and /readyz are probed over plain HTTP inside the cluster.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# /healthz and /readyz are probed, and /metrics scraped (with its bearer
+# token, hub/metrics.py), over plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
@@ -35,3 +36,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# One JSON object a line for the log shipper (hub.api.logs.JsonFormatter);
+# LOG_FORMAT=plain for a terminal.
+LOG_FORMAT = log_format_from_env("json")
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT

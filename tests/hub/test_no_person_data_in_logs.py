@@ -11,12 +11,25 @@ Each answer must be the expected 4xx problem+json (never a 500) that does not
 echo her data, nothing may be written, and neither the records that reach
 the root logger (caplog, at DEBUG), nor what the handlers of settings.LOGGING
 print, nor an e-mail to ADMINS may contain her data. Runs on SQLite and
-PostgreSQL (where NUL used to reach jsonb)."""
+PostgreSQL (where NUL used to reach jsonb).
+
+Issue 13, item 4: the same holds when the data is well-formed. A second person
+(a distinctive profile, referral payload and reason, case update, plan goal,
+action and review, check-in notes, emergency justification, revocation reason)
+goes through every operation of the schema as it should (201, 200), and
+refused (422, 404, 409), and through the referral page's forms; every record
+is formatted at once by both formatters of settings.LOGGING (plain and JSON),
+through the console handler's filters, and no line may hold any of her
+values. Every line carries the request id, agency id and client id."""
 
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -24,6 +37,11 @@ import yaml
 from django.apps import apps
 from django.conf import settings as django_settings
 from django.test import Client
+from django.urls import path as url_path
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from agencies.models import OutboxEvent
 from consent_ledger.models import LedgerEntry, Subject
@@ -37,8 +55,10 @@ from hub.api.errors import (
 )
 from hub.api.limits import PAYLOAD_TOO_LARGE
 from hub.api.parsers import UNSUPPORTED_CHARACTER
+from hub.urls import urlpatterns as hub_urlpatterns
 from referrals.models import Referral
-from tests.conftest import basic_auth, bearer
+from tests.api_contract import world as contract_world
+from tests.conftest import CONDITIONAL_CHANGE, basic_auth, bearer
 from tests.staff import verified_login  # password and second factor (DESIGN.md 7)
 
 GIVEN_NAME = "Zofia-Kowalczyk-7731"
@@ -313,3 +333,338 @@ def test_an_unexpected_error_is_logged_with_its_traceback_but_not_its_message(ou
     logged = [_record_text(record) for record in caplog.records]
     # Still worth reading: where it failed and which exceptions, just not what they said.
     assert sum("Traceback" in text and "RuntimeError" in text and "ValueError" in text for text in logged) == 2
+
+
+# --- issue 13: her data well-formed, through every operation and the pages -----------
+
+PERSON_PROFILE = {
+    "person": {"given_name": "Eustachyna", "family_name": "Qwiatkowska-Brzeczyk", "birth_date": "1979-03-14"},
+    "contact": {"phone": "+48 601 927 384", "email": "eustachyna.qx71@example.org"},
+    "safe_contact": {"channel": "sms", "codeword": "jaskier-zielony-5829"},
+}
+PERSON_PAYLOAD = {
+    "summary": "Sleeps in the car behind Makowa 17 with her twins",
+    "risk": {"level": "high", "notes": "Her partner Zbyszko broke her arm in March"},
+}
+EXTERNAL_REF = "QX/5521/2026"
+REFERRAL_REASON = "Zbyszko found her at the Lipowa shelter last night"
+CASE_UPDATE = "Called her at the Lipowa safe flat, she sounded scared"
+TRANSITION_REASON = "She went back to Zbyszko on Sunday"
+PLAN_GOAL = "A flat of her own away from Zbyszko by June"
+ACTION_TITLE = "Escort her to the Lipowa court hearing"
+REVIEW_SUMMARY = "Slept at Lipowa for a week without incident"
+CHECK_IN_NOTES = "Cried at the Hotel Zdrojowy reception desk twice"
+JUSTIFICATION = "Zbyszko is outside the Lipowa flat with a knife"
+REVOKE_REASON = "Moved in with her sister in Opole Zaodrze"
+PAGE_NOTE = "Her daughter Kalinka starts at school no 64 on Monday"
+BLUE_CARD_PLAN = "Kalinka stays with the grandmother in Brochow until the hearing"
+HER_VALUES = (
+    "Eustachyna", "Qwiatkowska-Brzeczyk", "1979-03-14", "+48 601 927 384", "eustachyna.qx71@example.org",
+    "jaskier-zielony-5829", PERSON_PAYLOAD["summary"], PERSON_PAYLOAD["risk"]["notes"], EXTERNAL_REF,
+    REFERRAL_REASON, CASE_UPDATE, TRANSITION_REASON, PLAN_GOAL, ACTION_TITLE, REVIEW_SUMMARY, CHECK_IN_NOTES,
+    JUSTIFICATION, REVOKE_REASON, PAGE_NOTE, BLUE_CARD_PLAN,
+)
+# settings.LOGGING keeps these at INFO whatever LOG_LEVEL says (at DEBUG: SQL
+# parameters, tokens): a policy the test keeps, not a level it may lower.
+PINNED_LOGGERS = ("django.db.backends", "oauthlib", "oauth2_provider")
+
+
+class LogLines(logging.Handler):
+    """Every record, formatted as it is written by each formatter of
+    settings.LOGGING (plain and JSON), after the console handler's filters
+    (the request context, the redaction of request data)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        console = next(handler for handler in logging.getLogger().handlers if handler.name == "console")
+        self.filters = list(console.filters)
+        formats = django_settings.LOGGING["formatters"]
+        self.formatters = {
+            "plain": logging.Formatter(formats["plain"]["format"]),
+            "json": import_string(formats["json"]["()"])(),
+        }
+        self.lines = {name: [] for name in self.formatters}
+
+    def emit(self, record):
+        for name, formatter in self.formatters.items():
+            self.lines[name].append(formatter.format(record))
+
+    def every_line(self) -> list[str]:
+        return [line for lines in self.lines.values() for line in lines]
+
+    def json_objects(self) -> list[dict]:
+        return [json.loads(line) for line in self.lines["json"]]
+
+
+@pytest.fixture
+def log_lines():
+    """LogLines on the root logger and on every logger that does not
+    propagate to it (runserver's); every logger at DEBUG but PINNED_LOGGERS."""
+    handler, root = LogLines(), logging.getLogger()
+    names = [*logging.root.manager.loggerDict, "hub", "agencies", "consent_ledger", "referrals", "schemas", "celery"]
+    loggers = [root, *(logging.getLogger(name) for name in names)]
+    levels = {logger: logger.level for logger in loggers}
+    for logger in loggers:
+        if not logger.name.startswith(PINNED_LOGGERS):
+            logger.setLevel(logging.DEBUG)
+    attached = [logger for logger in set(loggers) if logger is root or not logger.propagate]
+    for logger in attached:
+        logger.addHandler(handler)
+    yield handler
+    for logger in attached:
+        logger.removeHandler(handler)
+    for logger, level in levels.items():
+        logger.setLevel(level)
+
+
+def her_values_in(lines: list[str]) -> list[str]:
+    return [line for line in lines if any(value in line for value in HER_VALUES)]
+
+
+@pytest.fixture
+def her_world(party, monkeypatch, log_lines):
+    """The API contract's world (tests/api_contract/world.py: one object for
+    each id the API takes), built through the API around her profile and her
+    referral's payload; the building is logged too."""
+    monkeypatch.setattr(contract_world, "PROFILE", PERSON_PROFILE)
+    monkeypatch.setattr(contract_world, "PAYLOAD", PERSON_PAYLOAD)
+    return contract_world.build_everything(party, "Logi")
+
+
+def schema_operations(client) -> list[tuple[str, str, str]]:
+    """(operationId, METHOD, path template) of every operation of /api/schema/."""
+    spec = yaml.safe_load(client.get("/api/schema/").content)
+    return [
+        (operation["operationId"], method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method.upper() in METHODS
+    ]
+
+
+# Changes that end something: after every other request, the request to
+# erase her record last.
+LATE = (
+    "referrals_transition_create", "plans_stage_create", "actions_transition_create", "blue_cards_close_create",
+    "placements_transition_create", "placements_outcome_create", "consents_revoke_create",
+    "refusals_withdraw_create", "legal_bases_end_create", "webhook_endpoints_destroy", "subjects_erasure_create",
+)
+READ_QUERIES = {
+    "subjects_retrieve": {"purpose": "referral"},
+    "plans_retrieve": {"purpose": "team_plan"},
+    "placements_retrieve": {"purpose": "employment_placement"},
+}
+# Three kinds of provision share `provision_id` (as in tests/api_contract/adversarial.py).
+OBJECT_OF = {"refusals_withdraw_create": {"provision_id": "refusal_id"},
+             "legal_bases_end_create": {"provision_id": "basis_id"}}
+
+
+def her_bodies(world) -> dict:
+    """Well-formed bodies carrying her data, by operationId."""
+    me, shelter, today = str(world.ops.agency.id), str(world.shelter.agency.id), timezone.localdate()
+    return {
+        "subjects_create": {"external_ref": EXTERNAL_REF, "profile": PERSON_PROFILE},
+        "referrals_create": {
+            "subject": world.ids["subject_id"], "to_agency": shelter, "service": "shelter", "urgency": "urgent",
+            "purpose": "referral", "payload": PERSON_PAYLOAD, "reason": REFERRAL_REASON,
+            "withhold_categories": contract_world.WITHHOLD,
+        },
+        "referrals_updates_create": {"kind": "note", "payload": {"text": CASE_UPDATE}},
+        "referrals_transition_create": {"status": "cancelled", "reason": TRANSITION_REASON},
+        "subjects_emergency_disclosures_create": {
+            "recipient": shelter, "categories": ["safe_contact"], "justification": JUSTIFICATION,
+        },
+        "plans_goals_create": {"title": PLAN_GOAL, "indicator": PLAN_GOAL, "baseline": REVIEW_SUMMARY},
+        "plans_actions_create": {"agency": me, "title": ACTION_TITLE, "due_on": today.isoformat()},
+        "plans_reviews_create": {"kind": "monitoring", "summary": REVIEW_SUMMARY},
+        "blue_cards_steps_create": {
+            "step": "nkc", "at": timezone.now().isoformat(),
+            "content": {"summary": PERSON_PAYLOAD["summary"], "plan": BLUE_CARD_PLAN},
+        },
+        "placements_check_ins_create": {
+            "month": today.strftime("%Y-%m"), "coordinator_notes": CHECK_IN_NOTES, "who5": [3, 3, 3, 3, 3],
+        },
+        "consents_revoke_create": {"reason": REVOKE_REASON},
+        "refusals_withdraw_create": {"reason": REVOKE_REASON},
+        "legal_bases_end_create": {"reason": REVOKE_REASON},
+        "subjects_erasure_create": {"reason": "subject_request"},
+    }
+
+
+def her_document() -> dict:
+    """All of her data in the members the operations read, fitting none of
+    them: what a client sends to the wrong operation, or gets wrong."""
+    return {
+        "external_ref": EXTERNAL_REF, "profile": PERSON_PROFILE, "payload": PERSON_PAYLOAD, "reason": REFERRAL_REASON,
+        "text": CASE_UPDATE, "title": PLAN_GOAL, "summary": REVIEW_SUMMARY, "coordinator_notes": CHECK_IN_NOTES,
+        "justification": JUSTIFICATION, "status": "completed", "categories": ["identity"], "purpose": "referral",
+    }
+
+
+def call(party, method: str, path: str, body=None, query=None):
+    headers = bearer(party.token)
+    if CONDITIONAL_CHANGE.search(path):
+        headers["HTTP_IF_MATCH"] = "*"  # what a client that read the object sends
+    if method == "GET":
+        return party.client.get(path, query or {}, **headers)
+    return party.client.generic(method, path, json.dumps(body), content_type="application/json", **headers)
+
+
+def filled(op_id: str, template: str, ids) -> str:
+    names = OBJECT_OF.get(op_id, {})
+    return template.format_map(_Ids(lambda name: ids[names.get(name, name)]))
+
+
+class _Ids(dict):
+    def __init__(self, lookup):
+        super().__init__()
+        self.lookup = lookup
+
+    def __missing__(self, key):
+        return self.lookup(key)
+
+
+def through_operations(world, operations) -> dict:
+    """Each operation as the MOPS: on objects that are not there (404 where
+    the body is valid), refused (her data where it does not fit: mostly 422)
+    and answered (her data well-formed). Statuses by (operationId, kind)."""
+    bodies, answers = her_bodies(world), {}
+    for op_id, method, template in operations:
+        query, body = READ_QUERIES.get(op_id), bodies.get(op_id, her_document())
+        path = filled(op_id, template, world.ids)
+        if "{" in template:
+            answers[op_id, "missing"] = call(world.ops, method, filled(op_id, template, _AnyId()), body, query).status_code
+        if method != "GET":
+            answers[op_id, "refused"] = call(world.ops, method, path, her_document()).status_code
+        answers[op_id, "answered"] = call(world.ops, method, path, body, query).status_code
+    return answers
+
+
+def conflicts(world) -> list[int]:
+    """Requests the hub refuses as conflicting with what it holds (409), her data in each."""
+    again = call(world.ops, "POST", "/api/v1/subjects/", her_bodies(world)["subjects_create"])
+    referral = f"/api/v1/referrals/{world.ids['referral_id']}/transition"
+    too_soon = call(world.shelter, "POST", referral, {"status": "completed", "reason": TRANSITION_REASON,
+                                                       "outcome": {"success": True}})
+    second_plan = call(world.ops, "POST", "/api/v1/plans/", {"subject": world.ids["subject_id"], "stage": "crisis"})
+    return [again.status_code, too_soon.status_code, second_plan.status_code]
+
+
+def through_the_referral_page(client, world, make_user) -> list[int]:
+    """A caseworker of the MOPS reads her referral's page and posts its forms:
+    a note (302), one too long (422), a refused transition, a note on a
+    referral that is not there (404)."""
+    verified_login(client, make_user(world.ops.agency, username="logi.kasia"))
+    page = f"/app/referrals/{world.ids['referral_id']}"
+    return [
+        client.get(page).status_code,
+        client.post(f"{page}/notes", {"text": PAGE_NOTE}).status_code,
+        client.post(f"{page}/notes", {"text": PAGE_NOTE * 300}).status_code,
+        client.post(f"{page}/transition", {"to": "completed", "if_match": "*", "reason": TRANSITION_REASON}).status_code,
+        client.post(f"/app/referrals/{uuid.uuid4()}/notes", {"text": PAGE_NOTE}).status_code,
+    ]
+
+
+def test_her_data_through_every_operation_and_the_pages_stays_out_of_every_log_line(
+    client, her_world, log_lines, make_user
+):
+    operations = schema_operations(client)
+    answers = through_operations(her_world, [op for op in operations if op[0] not in LATE])
+    conflicting = conflicts(her_world)
+    pages = through_the_referral_page(client, her_world, make_user)
+    # What ends something last, the request to erase her record at the very end.
+    answers |= through_operations(her_world, sorted((op for op in operations if op[0] in LATE),
+                                                    key=lambda op: LATE.index(op[0])))
+
+    # The requests did what they were meant to: her data was taken, read and refused.
+    assert not [key for key, status in answers.items() if status >= 500], answers
+    created = ("subjects_create", "referrals_create", "referrals_updates_create", "plans_goals_create",
+               "plans_actions_create", "plans_reviews_create", "subjects_emergency_disclosures_create")
+    assert {op: answers[op, "answered"] for op in created} == dict.fromkeys(created, 201)
+    read = ("subjects_retrieve", "referrals_retrieve", "referrals_updates_list", "plans_retrieve")
+    assert {op: answers[op, "answered"] for op in read} == dict.fromkeys(read, 200)
+    assert {404, 409, 422} <= set(answers.values())
+    assert conflicting == [409, 409, 409]
+    assert pages[:3] == [200, 302, 422] and pages[4] == 404
+    # ...and every record of it, as each formatter writes it, is free of her data.
+    assert log_lines.lines["json"], "no record was captured: the capture is broken"
+    assert any('"logger": "django.request"' in line for line in log_lines.lines["json"])
+    leaks = her_values_in(log_lines.every_line())
+    assert leaks == [], "\n".join(leaks[:5])
+    for name in PINNED_LOGGERS:
+        assert logging.getLogger(name).getEffectiveLevel() == logging.INFO
+
+
+# --- what every line carries ---------------------------------------------------------
+
+
+class LogProbeApi(APIView):
+    """A test-only API view that writes a line while it answers."""
+
+    required_scopes = ["agencies:read"]
+
+    def get(self, request):
+        logging.getLogger("hub.log_probe").info("probe answered")
+        return Response({})
+
+
+urlpatterns = [url_path("api/v1/log-probe", LogProbeApi.as_view(), name="log-probe"), *hub_urlpatterns]
+
+
+@pytest.mark.urls(__name__)
+def test_every_line_names_its_request_and_the_calling_agency_and_client(client, party, log_lines):
+    mops = party("MOPS Kontekst", "ops")
+    client.get("/api/v1/log-probe", HTTP_X_REQUEST_ID="log-context-read-0001", **bearer(mops.token))
+    client.get(f"/api/v1/referrals/{uuid.uuid4()}", HTTP_X_REQUEST_ID="log-context-miss-0002", **bearer(mops.token))
+    client.get("/api/v1/log-probe", HTTP_X_REQUEST_ID="log-context-anon-0003")
+    logging.getLogger("hub.log_probe").info("outside any request")
+
+    lines = log_lines.json_objects()
+    caller = {"agency_id": str(mops.agency.id), "client_id": mops.application.client_id}
+    during, after = [line for line in lines if line["logger"] == "hub.log_probe"]
+    assert during == {**during, "request_id": "log-context-read-0001", **caller, "message": "probe answered"}
+    # Django's summary of a refused request, written once the middleware has returned.
+    missing = _summary(lines, "log-context-miss-0002")
+    assert missing == {**missing, **caller, "level": "WARNING"} and missing["message"].endswith("answered 404")
+    anonymous = _summary(lines, "log-context-anon-0003")
+    assert (anonymous["agency_id"], anonymous["client_id"], anonymous["message"][-3:]) == ("-", "-", "401")
+    assert (after["request_id"], after["agency_id"], after["client_id"]) == ("-", "-", "-")
+    assert set(during) == {"time", "level", "logger", "message", "request_id", "agency_id", "client_id"}
+    # The plain lines say the same.
+    plain = f"[log-context-read-0001 agency={caller['agency_id']} client={caller['client_id']}] probe answered"
+    assert any(line.endswith(plain) for line in log_lines.lines["plain"])
+
+
+def _summary(lines: list[dict], request_id: str) -> dict:
+    (line,) = [line for line in lines if line["logger"] == "django.request" and line["request_id"] == request_id]
+    return line
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _production_log(**env) -> subprocess.CompletedProcess:
+    from tests.hub.test_settings import PRODUCTION_ENV
+
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("DJANGO_", "DATABASE_URL", "KEYS_DATABASE_URL", "SEALING_", "LOG_"))}
+    code = "import logging; logging.getLogger('hub').warning('started %s', 'here')"
+    return subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c", code], cwd=ROOT,
+                          env={**base, **PRODUCTION_ENV, **env}, capture_output=True, text=True)
+
+
+def test_production_writes_one_json_object_a_line():
+    result = _production_log()
+
+    (line,) = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert line == {**line, "level": "WARNING", "logger": "hub", "message": "started here",
+                    "request_id": "-", "agency_id": "-", "client_id": "-"}, result.stderr
+
+
+def test_an_unknown_log_format_stops_the_hub_at_start():
+    from tests.hub.test_settings import PRODUCTION_ENV, manage
+
+    result = manage("check", env={**PRODUCTION_ENV, "LOG_FORMAT": "xml"})
+
+    assert result.returncode != 0
+    assert "LOG_FORMAT must be one of plain, json" in result.stderr
