@@ -77,8 +77,9 @@ def _rewrite_message(record: logging.LogRecord) -> None:
         atoms = record.args if isinstance(record.args, dict) else {}
         record.msg, record.args = "%s answered %s", (_method(atoms.get("m")), atoms.get("s", "-"))
     elif record.name == "gunicorn.error" and record.exc_info:
-        # "Error handling request %s" quotes the URI with its query.
-        record.msg, record.args = "gunicorn: %s", (REDACTED,)
+        # "Error handling request %s" quotes the URI with its query; worded
+        # as deploy/gunicorn.conf.py words it, whichever filter runs first.
+        record.msg, record.args = "error handling a request", ()
 
 
 def _method(method) -> str:
