@@ -5,9 +5,13 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import DATABASES, OAUTH2_PROVIDER, REST_FRAMEWORK
+from .base import DATABASES, MIDDLEWARE, OAUTH2_PROVIDER, PROMETHEUS_MIDDLEWARE, REST_FRAMEWORK
 
 DEBUG = False
+# Request metrics collected as where /metrics is served (hub/metrics.py); a test sets the token.
+if PROMETHEUS_MIDDLEWARE[0] not in MIDDLEWARE:
+    MIDDLEWARE.insert(0, PROMETHEUS_MIDDLEWARE[0])
+    MIDDLEWARE.append(PROMETHEUS_MIDDLEWARE[1])
 SECRET_KEY = "test-only-key-not-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, like the demo's, with its options (WAL, IMMEDIATE, busy timeout):
