@@ -81,6 +81,14 @@ _WRITE_ERRORS = {
     "412": "If-Match no longer matches: read the resource again (`current_etag` is its ETag now).",
     "413": "The request body is larger than the limit.",
 }
+# Issue 12: an operation on a person's records (a path with an id, or a write,
+# which seals her data) may meet her erasure.
+_GONE = {
+    "410": (
+        "The person's data was erased (`subject_erased`), or this record's content at the end of its "
+        "retention period (`content_erased`): only metadata remains."
+    ),
+}
 _PRECONDITION_REQUIRED = {
     "428": "If-Match is missing: send the ETag you read (RFC 6585 §3), or * to act whatever the state.",
 }
@@ -200,6 +208,8 @@ class ProblemAutoSchema(AutoSchema):
         errors = dict(_ERRORS)
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             errors.update(_WRITE_ERRORS)
+        if self.method != "GET" or "{" in self.path:
+            errors.update(_GONE)
         if self._requires_if_match():
             errors.update(_PRECONDITION_REQUIRED)
         for code, description in errors.items():

@@ -42,6 +42,14 @@ def test_every_operation_documents_problem_json_errors(spec):
 PUBLIC = {"/api/v1/schemas/", "/api/v1/schemas/{name}"}
 
 
+def test_every_operation_on_a_record_or_a_write_documents_410_for_erased_data(spec):
+    for path, method, operation in operations(spec):
+        if path in PUBLIC:
+            continue
+        documented = PROBLEM_CONTENT_TYPE in operation["responses"].get("410", {}).get("content", {})
+        assert documented == (method != "get" or "{" in path), (path, method)
+
+
 def test_every_operation_declares_oauth2_scopes(spec):
     for path, method, operation in operations(spec):
         if path in PUBLIC:
