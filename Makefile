@@ -74,3 +74,11 @@ bench-events: venv
 .PHONY: bench-ledger
 bench-ledger: venv
 	$(BIN)/python -m bench.ledger $(BENCH_LEDGER_ARGS)
+
+# The production smoke test against the compose stack: builds the image, runs
+# tests/deploy/test_compose_smoke.py against deploy/compose.yaml, removes the
+# stack. Needs a Docker engine with the compose plugin; not part of CI (which
+# runs the same lifecycle without Docker in `make test`).
+.PHONY: smoke-compose
+smoke-compose: venv
+	bash deploy/smoke-compose.sh

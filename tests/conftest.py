@@ -1,4 +1,5 @@
 import base64
+import os
 import re
 from contextlib import contextmanager
 
@@ -194,12 +195,15 @@ def party(client, make_agency, make_client, obtain_token):
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked `postgres` need PostgreSQL's concurrency; on SQLite they are
-    deselected (not skipped): CI runs the suite on both databases."""
+    deselected (not skipped): CI runs the suite on both databases. Tests
+    marked `compose` need the stack deploy/smoke-compose.sh starts, and are
+    deselected unless it named one (HUB_COMPOSE_PROJECT)."""
     from django.conf import settings
 
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        return
-    kept = [item for item in items if item.get_closest_marker("postgres") is None]
+    unwanted = set() if os.environ.get("HUB_COMPOSE_PROJECT") else {"compose"}
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        unwanted.add("postgres")
+    kept = [item for item in items if not any(item.get_closest_marker(name) for name in unwanted)]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept

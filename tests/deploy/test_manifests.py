@@ -7,7 +7,9 @@
   disruption budgets that select real workloads, default-deny network
   policies, Secrets never rendered. kubectl must be installed (.ci/run
   installs Debian's kubernetes-client): without it these tests fail, never skip.
-- Compose: the file parses, the hub's four services share one image, migrate
+- Compose: the file, and the smoke test's override, are valid against the
+  Compose Specification's JSON Schema (vendored in tests/deploy/vendor with
+  its licence), the hub's four services share one image, migrate
   runs both migrations before the others start, no secret value is written
   in it, and each container gets only the credentials it needs.
 - RabbitMQ: every queue the Celery settings name (as a deployment configures
@@ -34,6 +36,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -359,6 +362,49 @@ def test_compose_file_parses_with_the_whole_stack():
     assert services["keys-db"]["image"] == services["db"]["image"]
 
 
+COMPOSE_SCHEMA = Path(__file__).parent / "vendor" / "compose-spec.json"
+
+
+@pytest.mark.parametrize("name", ["compose.yaml", "compose.smoke.yaml"])
+def test_compose_files_follow_the_compose_specification(name):
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
+    document = yaml.safe_load((DEPLOY / name).read_text())
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+              for e in jsonschema.Draft7Validator(schema).iter_errors(document)]
+    assert errors == []
+
+
+def test_compose_specification_check_catches_a_wrong_file():
+    """The check above can fail: an unknown service key and a wrong type."""
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
+    broken = _compose()
+    broken["services"]["web"]["restart_policy"] = "always"
+    broken["services"]["worker"]["ports"] = 8000
+    assert len(list(jsonschema.Draft7Validator(schema).iter_errors(broken))) == 2
+
+
+def test_compose_smoke_override_relaxes_only_webhook_delivery():
+    """deploy/compose.smoke.yaml changes web and worker, and only to let them
+    deliver webhooks to the test's receiver on the host."""
+    override = yaml.safe_load((DEPLOY / "compose.smoke.yaml").read_text())
+    assert set(override["services"]) == {"web", "worker"}
+    for service in override["services"].values():
+        assert set(service) == {"extra_hosts", "environment"}
+        assert set(service["environment"]) == {"WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOWED_NETWORKS"}
+
+
+def test_smoke_compose_script_sets_every_required_variable():
+    """deploy/smoke-compose.sh writes each password compose.yaml requires and
+    each setting hub.env.example leaves empty, or the stack would not start."""
+    script = (DEPLOY / "smoke-compose.sh").read_text()
+    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", (DEPLOY / "compose.yaml").read_text()))
+    (loop,) = re.findall(r"for name in ([A-Z0-9_ \\\n]+); do", script)
+    assert required == set(loop.split()) - {"\\"}
+    hub_required = set(re.findall(r"^([A-Z0-9_]+)=$", (DEPLOY / "hub.env.example").read_text(), re.MULTILINE))
+    written = set(re.findall(r'echo "([A-Z0-9_]+)=', script))
+    assert hub_required <= written, hub_required - written
+
+
 def test_hub_services_share_one_image():
     services = _compose()["services"]
     images = {json.dumps([services[name]["image"], services[name]["build"]]) for name in HUB_SERVICES}
@@ -394,7 +440,7 @@ def test_each_container_gets_only_its_own_credentials():
     services = _compose()["services"]
     for name in HUB_SERVICES:
         # Never the interpolation file: it holds the database superusers' passwords.
-        assert services[name]["env_file"] == ["hub.env"], name
+        assert services[name]["env_file"] == ["${HUB_ENV_FILE:-hub.env}"], name
     for name in ("web", "worker"):
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgres://hub_app:"), name

@@ -269,12 +269,13 @@ class Hub:
 # --- the operator's steps -----------------------------------------------------------------
 
 
-def seed(cluster: Cluster, env: dict) -> dict:
-    """Agencies, OAuth2 clients and a user through the management commands, as
-    the runtime role (the commands of each round side by side)."""
+def seed(manage_each) -> dict:
+    """Agencies, OAuth2 clients and a user through the management commands
+    (the commands of each round side by side): `manage_each(commands)` runs
+    them as the deployment does and returns what each printed."""
 
     def manage(*commands):
-        return [json.loads(out) for out in cluster.manage_each(cluster.runtime, [[*c, "--json"] for c in commands], env=env)]
+        return [json.loads(out) for out in manage_each([[*c, "--json"] for c in commands])]
 
     ops, shelter = (agency["id"] for agency in manage(
         ["add_agency", "--name", "MOPS Smoke", "--kind", "ops"],
@@ -287,6 +288,66 @@ def seed(cluster: Cluster, env: dict) -> dict:
          "--role", "caseworker"],
     )
     return {"ops": ops, "shelter": shelter, "ops_client": ops_client, "shelter_client": shelter_client}
+
+
+# --- the lifecycle, over HTTP: shared with the compose stack's run (test_compose_smoke.py) ---
+
+
+def carry_a_referral(hub: Hub, seeded: dict, receiver: Receiver, hook_host: str = "127.0.0.1") -> str:
+    """Tokens, each agency's webhook endpoint (at `hook_host`, where the
+    hub's workers reach this process), a person and her consent, a referral
+    taken from requested to completed with If-Match. Returns its id."""
+    logs = hub.processes.logs
+    ops_token = hub.token(seeded["ops_client"], OPS_SCOPES)
+    shelter_token = hub.token(seeded["shelter_client"], SHELTER_SCOPES)
+    for token, path in ((ops_token, "/ops"), (shelter_token, "/shelter")):
+        endpoint = hub.request("POST", "/api/v1/webhook-endpoints/", token=token,
+                               body={"url": receiver.url(path, hook_host), "events": REFERRAL_EVENTS}).expect(201, logs)
+        receiver.secrets[path] = endpoint["secret"]
+
+    subject = hub.request("POST", "/api/v1/subjects/", token=ops_token,
+                          body={"external_ref": "SMOKE/1", "profile": PROFILE}).expect(201, logs)["id"]
+    hub.request("POST", f"/api/v1/subjects/{subject}/consents/", token=ops_token, body={
+        "recipients": {"agencies": [seeded["shelter"]]}, "categories": CONSENTED, "purposes": ["referral"],
+        "form": "written", "grantor": "subject", "evidence_sha256": "a" * 64,
+    }).expect(201, logs)
+    referral = hub.request("POST", "/api/v1/referrals/", token=ops_token, body={
+        "subject": subject, "to_agency": seeded["shelter"], "service": "shelter", "urgency": "emergency",
+        "purpose": "referral", "payload": PAYLOAD, "reason": "Violence at home.", "withhold_categories": WITHHOLD,
+    }).expect(201, logs)["id"]
+
+    read = hub.request("GET", f"/api/v1/referrals/{referral}", token=shelter_token)
+    read.expect(200, logs)
+    assert read.body["payload"]["summary"] == PAYLOAD["summary"]
+    assert "health" in read.body["withheld_categories"]
+    etag = read.headers["ETag"]
+    for step in STEPS:
+        moved = hub.request("POST", f"/api/v1/referrals/{referral}/transition", token=shelter_token, body=step,
+                            headers={"If-Match": etag})
+        moved.expect(200, logs)
+        etag = moved.headers["ETag"]
+    final = hub.request("GET", f"/api/v1/referrals/{referral}", token=shelter_token).expect(200, logs)
+    assert final["status"] == "completed"
+    return referral
+
+
+def wait_for_webhooks_and_ledger(receiver: Receiver, processes, pending_entries) -> None:
+    """Every `referral.*` webhook reached both receivers, and the sequencer
+    has given every ledger entry its leaf (`pending_entries()` is 0)."""
+    paths = ("/ops", "/shelter")
+    _wait(lambda: all(_types_arrived(receiver, path) >= set(REFERRAL_EVENTS) for path in paths), ARRIVAL_SECONDS,
+          processes, lambda: f"webhooks so far: { {path: sorted(_types_arrived(receiver, path)) for path in paths} }, "
+                             f"rejected: {receiver.rejected}")
+    _wait(lambda: pending_entries() == 0, ARRIVAL_SECONDS, processes,
+          lambda: f"{pending_entries()} ledger entries still unsequenced")
+
+
+def assert_webhooks_signed(receiver: Receiver, referral: str) -> None:
+    assert receiver.rejected == []  # every delivery's signature verified
+    for request in receiver.received:
+        # The receiver verified it; again here, with the library and the secret, to say so.
+        Webhook(receiver.secrets[request.path]).verify(request.raw, request.headers)
+        assert request.body["object"] == {"type": "referral", "id": referral}
 
 
 # --- fixtures, torn down in reverse: processes, receiver, queue, databases ---------------
@@ -317,7 +378,8 @@ def processes(cluster, queue, receiver, tmp_path):
     started.stop()
 
 
-def _wait(condition, seconds: float, processes: Processes, why) -> None:
+def _wait(condition, seconds: float, processes, why) -> None:
+    """`processes`: whatever runs the hub (Processes, or the compose stack)."""
     deadline = time.monotonic() + seconds
     while not condition():
         processes.assert_running()
@@ -344,7 +406,7 @@ def test_production_processes_carry_a_referral_and_its_signed_webhooks(cluster, 
         (tmp_path / directory).mkdir()
     # The production settings themselves pass the deployment checks.
     cluster.manage(cluster.runtime, "check", "--deploy", "--fail-level", "WARNING")
-    seeded = seed(cluster, env)
+    seeded = seed(lambda commands: cluster.manage_each(cluster.runtime, commands, env=env))
 
     port = _free_port()
     processes.start("gunicorn", gunicorn_command(port), env)
@@ -352,54 +414,16 @@ def test_production_processes_carry_a_referral_and_its_signed_webhooks(cluster, 
         processes.start(name, command, env)
     hub = Hub(port, processes)
     hub.wait_ready()
-    logs = processes.logs
 
-    ops_token = hub.token(seeded["ops_client"], OPS_SCOPES)
-    shelter_token = hub.token(seeded["shelter_client"], SHELTER_SCOPES)
-    for token, path in ((ops_token, "/ops"), (shelter_token, "/shelter")):
-        endpoint = hub.request("POST", "/api/v1/webhook-endpoints/", token=token,
-                               body={"url": receiver.url(path), "events": REFERRAL_EVENTS}).expect(201, logs)
-        receiver.secrets[path] = endpoint["secret"]
-
-    subject = hub.request("POST", "/api/v1/subjects/", token=ops_token,
-                          body={"external_ref": "SMOKE/1", "profile": PROFILE}).expect(201, logs)["id"]
-    hub.request("POST", f"/api/v1/subjects/{subject}/consents/", token=ops_token, body={
-        "recipients": {"agencies": [seeded["shelter"]]}, "categories": CONSENTED, "purposes": ["referral"],
-        "form": "written", "grantor": "subject", "evidence_sha256": "a" * 64,
-    }).expect(201, logs)
-    referral = hub.request("POST", "/api/v1/referrals/", token=ops_token, body={
-        "subject": subject, "to_agency": seeded["shelter"], "service": "shelter", "urgency": "emergency",
-        "purpose": "referral", "payload": PAYLOAD, "reason": "Violence at home.", "withhold_categories": WITHHOLD,
-    }).expect(201, logs)["id"]
-
-    read = hub.request("GET", f"/api/v1/referrals/{referral}", token=shelter_token)
-    read.expect(200, logs)
-    etag = read.headers["ETag"]
-    for step in STEPS:
-        moved = hub.request("POST", f"/api/v1/referrals/{referral}/transition", token=shelter_token, body=step,
-                            headers={"If-Match": etag})
-        moved.expect(200, logs)
-        etag = moved.headers["ETag"]
-    final = hub.request("GET", f"/api/v1/referrals/{referral}", token=shelter_token).expect(200, logs)
-
-    paths = ("/ops", "/shelter")
-    _wait(lambda: all(_types_arrived(receiver, path) >= set(REFERRAL_EVENTS) for path in paths), ARRIVAL_SECONDS,
-          processes, lambda: f"webhooks so far: { {path: sorted(_types_arrived(receiver, path)) for path in paths} }, "
-                             f"rejected: {receiver.rejected}")
-    _wait(lambda: _pending_entries(cluster) == 0, ARRIVAL_SECONDS, processes,
-          lambda: f"{_pending_entries(cluster)} ledger entries still unsequenced")
+    referral = carry_a_referral(hub, seeded, receiver)
+    wait_for_webhooks_and_ledger(receiver, processes, lambda: _pending_entries(cluster))
     statuses, killed = processes.stop()
     report = json.loads(cluster.manage(cluster.runtime, "verify_ledger", "--json"))
     with cluster.connect(cluster.runtime, cluster.main) as app:
         entries = app.execute("SELECT count(*) FROM consent_ledger_ledgerentry").fetchone()[0]
 
-    assert final["status"] == "completed"
-    assert receiver.rejected == []  # every delivery's signature verified
-    for request in receiver.received:
-        # The receiver verified it; again here, with the library and the secret, to say so.
-        Webhook(receiver.secrets[request.path]).verify(request.raw, request.headers)
-        assert request.body["object"] == {"type": "referral", "id": referral}
-    assert statuses == dict.fromkeys(processes.started, 0), logs()
-    assert killed == [], logs()
+    assert_webhooks_signed(receiver, referral)
+    assert statuses == dict.fromkeys(processes.started, 0), processes.logs()
+    assert killed == [], processes.logs()
     assert report["ok"], report
     assert report["tree_size"] == entries > 0

@@ -36,7 +36,9 @@ class Request:
 
 
 class Receiver:
-    def __init__(self):
+    def __init__(self, bind: str = "127.0.0.1"):
+        """`bind`: the address to listen on; 0.0.0.0 where containers must
+        reach it (tests/deploy/test_compose_smoke.py)."""
         self.secrets: dict[str, str] = {}
         self.attempts: list[Request] = []
         self.received: list[Request] = []
@@ -47,7 +49,7 @@ class Receiver:
         self.arrived = 0  # requests that reached the handler, answered or not yet
         self._script: dict[str, list[tuple[int, dict]]] = {}
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer((bind, 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="webhook-receiver", daemon=True
