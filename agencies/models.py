@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from oauth2_provider.models import AbstractApplication
 
-from schemas.vocabularies import AGENCY_KINDS, ROLES, SECTORS, choices, codes
+from schemas.vocabularies import AGENCY_KINDS, REFERRAL_SERVICES, ROLES, SECTORS, choices, codes
 
 
 class Agency(models.Model):
@@ -278,3 +278,115 @@ class RevokedAccessToken(models.Model):
     token_checksum = models.CharField(max_length=64, unique=True)
     revoked_at = models.DateTimeField()
     expires = models.DateTimeField(db_index=True)
+
+
+# --- The service directory (issue 14; DESIGN 6.2) ---------------------------------
+#
+# Field names follow the Open Referral Human Services Data Specification
+# (HSDS 3.1): an agency is an HSDS organization, DirectoryLocation a location,
+# DirectoryService a service at one location, its places a service_capacity.
+# The directory holds organisations and their offers, never people.
+
+# HSDS service.status
+SERVICE_ACTIVE = "active"
+SERVICE_STATUSES = [SERVICE_ACTIVE, "inactive", "defunct", "temporarily closed"]
+
+TERYT_GMINA = RegexValidator(r"^\d{7}$", "A gmina's TERYT code has 7 digits.")
+
+
+class DirectoryLocation(models.Model):
+    """Where an agency offers services (HSDS location). A confidential one (a
+    shelter's address) is shown only to the agency's own people: everyone
+    else sees its gmina and never its address (agencies/directory.py)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="locations")
+    name = models.CharField(max_length=255)
+    teryt = models.CharField(max_length=7, validators=[TERYT_GMINA])
+    address_1 = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=255, blank=True)
+    postal_code = models.CharField(max_length=6, blank=True)
+    confidential = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DirectoryService(models.Model):
+    """One service an agency offers at a location (HSDS service and its
+    service_at_location), coded by the referral services of DESIGN 4.1, with
+    live capacity where it has places (capacity_total set): free places, and
+    when they were last updated (by the agency, or by a referral accepted or
+    ended, agencies/directory.py)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="directory_services")
+    location = models.ForeignKey(DirectoryLocation, on_delete=models.PROTECT, related_name="services")
+    service = models.CharField(max_length=32, choices=choices(REFERRAL_SERVICES))
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=32, default=SERVICE_ACTIVE, choices=[(s, s) for s in SERVICE_STATUSES])
+    # Who it is for: codes of schemas/vocabularies/eligibility_groups.json, and ages.
+    eligibility = models.JSONField(default=list, blank=True)
+    eligibility_description = models.TextField(blank=True)
+    minimum_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    maximum_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    # ISO 639-1 codes of the languages the service is given in.
+    languages = models.JSONField(default=list, blank=True)
+    # Opening hours: [{"byday": "MO,TU,WE,TH,FR", "opens_at": "08:00", "closes_at": "16:00"}]
+    # (HSDS schedule); an empty list with open_24h for round-the-clock services.
+    schedules = models.JSONField(default=list, blank=True)
+    open_24h = models.BooleanField(default=False)
+    # Contact for professionals (never a person's contact in care).
+    contact_name = models.CharField(max_length=255, blank=True)
+    contact_phone = models.CharField(max_length=32, blank=True)
+    contact_email = models.EmailField(blank=True)
+    # Live capacity (HSDS service_capacity): null total = no places to count.
+    capacity_total = models.PositiveIntegerField(null=True, blank=True)
+    capacity_free = models.PositiveIntegerField(null=True, blank=True)
+    capacity_updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["service", "status"], name="directory_service_code")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(service__in=codes(REFERRAL_SERVICES)), name="directory_service_known"),
+            models.CheckConstraint(condition=models.Q(status__in=SERVICE_STATUSES), name="directory_service_status_known"),
+            # Places are counted all together or not at all, and never more free than there are.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(capacity_total__isnull=True, capacity_free__isnull=True, capacity_updated_at__isnull=True)
+                    | models.Q(capacity_total__isnull=False, capacity_free__isnull=False,
+                               capacity_updated_at__isnull=False, capacity_free__lte=models.F("capacity_total"))
+                ),
+                name="directory_service_capacity_whole",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CapacityChange(models.Model):
+    """Every change of a service's free places, and why: the record behind
+    "updated at" (append-only by use: written only by agencies/directory.py)."""
+
+    REASONS = ["agency_update", "referral_accepted", "referral_ended"]
+
+    id = models.BigAutoField(primary_key=True)
+    service = models.ForeignKey(DirectoryService, on_delete=models.CASCADE, related_name="capacity_changes")
+    at = models.DateTimeField()
+    free = models.PositiveIntegerField()
+    total = models.PositiveIntegerField()
+    reason = models.CharField(max_length=32, choices=[(r, r) for r in REASONS])
+    referral_id = models.UUIDField(null=True, blank=True)  # the referral that took or gave back a place
+    actor = models.CharField(max_length=255, blank=True)  # "user:<id>" or "client:<client_id>"
+
+    class Meta:
+        ordering = ["at", "id"]

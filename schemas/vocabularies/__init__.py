@@ -18,6 +18,7 @@ PURPOSES = "purposes"
 LEGAL_BASES = "legal_bases"
 REFERRAL_SERVICES = "referral_services"
 EVENT_TYPES = "event_types"
+ELIGIBILITY_GROUPS = "eligibility_groups"
 
 
 @dataclass(frozen=True)
