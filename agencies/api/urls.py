@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import event_views, team_views
+from . import directory_urls, event_views, hsds_urls, team_views
 from .views import AgencyListApi, AgencyMeApi
 
 urlpatterns = [
@@ -35,3 +35,6 @@ urlpatterns += [
         name="team-member-detail",
     ),
 ]
+
+# The service directory and its HSDS export (issue 14).
+urlpatterns += directory_urls.urlpatterns + hsds_urls.urlpatterns

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import blue_card_views, placement_stats_views, placement_views, plan_views, views
+from . import blue_card_views, fhir_urls, placement_stats_views, placement_views, plan_views, views
 
 urlpatterns = [
     path("referrals/", views.ReferralListCreateApi.as_view(), name="referral-list"),
@@ -37,3 +37,6 @@ urlpatterns = [
     path("schemas/", views.SchemaListApi.as_view(), name="schema-list"),
     re_path(r"^schemas/(?P<name>[a-z][a-z0-9_.-]*(?:/[1-9][0-9]*)?)$", views.SchemaDetailApi.as_view(), name="schema-detail"),
 ]
+
+# FHIR R5 exports (issue 14, item 4).
+urlpatterns += fhir_urls.urlpatterns
