@@ -62,6 +62,7 @@ urlpatterns = [
     path("app/referrals/", include("referrals.urls")),
     path("app/subjects/", include("consent_ledger.page_urls")),
     path("app/placements/", include("referrals.placements.page_urls")),
+    path("app/directory/", include("agencies.directory.page_urls")),
     path("app/", include("referrals.plans.page_urls")),
     path("app/dpo/", ledger_views.dpo_home, name="dpo-home"),
     path("app/dpo/verify", ledger_views.dpo_verify, name="dpo-verify"),

@@ -4,7 +4,9 @@ pages, then check answers" pattern, for a caseworker or supervisor.
   who      the person: one of the agency's own register, by case reference
   person   ...or a new person: case reference and profile (subject schema),
            registered with consent_ledger.services.subject_create
-  service  the service, the recipient agency, urgency, purpose, reason
+  service  the service, the recipient agency, urgency, purpose, reason;
+           or the agency and service found in the service directory
+           (`directory`: the search bound to this journey, issue 14)
   details  the payload, a form generated from the service's JSON Schema
   check    everything typed, and per data category whether the recipient may
            receive it (the decision of referrals.services' send-time 422
@@ -33,7 +35,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from agencies.models import Agency
+from agencies.directory.page_views import capacity_text
+from agencies.directory.selectors import capacity_of, directory_service_for_referral
+from agencies.models import Agency, DirectoryService
 from agencies.selectors import agency_list
 from consent_ledger.decisions import decide
 from consent_ledger.models import SubjectReference
@@ -67,7 +71,7 @@ SUBJECT_SCHEMA = "subject"
 SESSION_DRAFTS = "referral_drafts"
 MAX_DRAFTS = 5  # journeys kept open per session; the oldest goes first
 # Form data that is not what she typed: never stored in the draft.
-_NOT_TYPED = {"csrfmiddlewaretoken", "add"}
+_NOT_TYPED = {"csrfmiddlewaretoken", "add", "find"}
 
 
 # --- the draft in the session ----------------------------------------------------------
@@ -88,6 +92,7 @@ def draft_start(request, caller, *, subject_id=None) -> str:
         "person": {},
         "service": {},
         "choice": None,
+        "directory_service": None,  # the service picked in the directory (its id)
         "details": {},
         "payloads": {},
         "withhold": [],
@@ -288,6 +293,51 @@ def recipient_choices(caller, language: str) -> list[tuple[str, str]]:
     ]
 
 
+# --- step 2, from the service directory ----------------------------------------------------
+
+
+def directory_pick(draft: dict, service: DirectoryService) -> None:
+    """The service chosen in the directory answers the service step's "which
+    service" and "which agency"; the other answers stay as typed, and the
+    step is to be confirmed again (the choice is not complete until then)."""
+    draft["service"] = {**draft["service"], "service": [service.service], "to_agency": [str(service.agency_id)]}
+    draft["directory_service"] = str(service.pk)
+    draft["choice"] = None
+
+
+def picked_service(draft: dict, service: str | None, to_agency: str | None) -> DirectoryService | None:
+    """The directory service picked in this journey, if it still is the
+    recipient's active service of this code (another answer on the service
+    step drops the pick)."""
+    picked = draft.get("directory_service")
+    if not picked or not service or not to_agency:
+        return None
+    try:
+        uuid.UUID(str(to_agency))
+    except ValueError:
+        return None
+    return directory_service_for_referral(picked, recipient_id=to_agency, service=service)
+
+
+def directory_summary(service: DirectoryService | None) -> dict | None:
+    """What the journey's pages say of the picked service: its name and free
+    places (organisation data, no person's)."""
+    if service is None:
+        return None
+    capacity = capacity_of(service)
+    return {"name": service.name, "capacity": capacity,
+            "capacity_text": capacity_text(capacity.free, capacity.total) if capacity else ""}
+
+
+def directory_query(draft: dict, agency) -> dict:
+    """The directory search the service step opens: the service typed, near the agency."""
+    service = (draft["service"].get("service") or [""])[0]
+    query = {"teryt": agency.teryt or ""}
+    if service in {t.code for t in terms(REFERRAL_SERVICES)}:
+        query["service"] = service
+    return query
+
+
 def urgency_options(selected: str | None) -> list[dict]:
     return [
         {"value": u, "label": URGENCY_LABELS[u], "hint": urgency_hint(u), "checked": u == selected,
@@ -397,6 +447,7 @@ def check_page(caller, draft: dict, journey: str, language: str) -> dict:
         "service": service_label(service, language),
         "recipient": recipient,
         "recipient_kind": vocabulary_label(AGENCY_KINDS, recipient.kind, language),
+        "directory": directory_summary(picked_service(draft, service, choice["to_agency"])),
         "urgency": URGENCY_LABELS[choice["urgency"]],
         "purpose": purpose_label(choice["purpose"], language),
         "reason": choice["reason"],
@@ -473,6 +524,7 @@ def draft_send(*, caller, journey: str, draft: dict, path: str) -> tuple[Referra
             caller=caller, subject_id=draft["subject"], to_agency_id=choice["to_agency"], service=choice["service"],
             urgency=choice["urgency"], purpose=choice["purpose"], payload=draft["payloads"][choice["service"]],
             reason=choice["reason"], withhold_categories=draft["withhold"],
+            directory_service_id=draft.get("directory_service") or None,
         )
         record.status_code, record.response_body = 201, {"id": str(referral.id)}
         record.save(update_fields=["status_code", "response_body"])

@@ -4,13 +4,18 @@ journey id in the URL names a draft in her session, never person data."""
 
 import re
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from agencies.directory.page_views import directory_search_context
+from agencies.directory.selectors import directory_service_get
+from agencies.models import SERVICE_ACTIVE
 from agencies.pages import member_page
 from consent_ledger.services import subject_create
 from hub.api.errors import Conflict, NotFoundError, ValidationFailed
@@ -174,18 +179,59 @@ def referral_new_service(request, journey):
         return _service_page(request, journey, j.ServiceForm(data, caller=request.caller, language=language))
     form = j.ServiceForm(request.POST, caller=request.caller, language=language)
     request.draft["service"] = j.typed(request.POST)
+    if "find" in request.POST:  # to the directory, keeping what she typed here
+        request.draft["choice"] = None
+        j.draft_save(request, journey, request.draft)
+        query = j.directory_query(request.draft, request.caller.agency)
+        return redirect(f"{reverse('referral-new-directory', args=[journey])}?{urlencode(query)}")
     if not form.is_valid():
         request.draft["choice"] = None
         j.draft_save(request, journey, request.draft)
         return _service_page(request, journey, form, checked=True)
-    request.draft["choice"] = form.choice()
+    choice = form.choice()
+    request.draft["choice"] = choice
+    if j.picked_service(request.draft, choice["service"], choice["to_agency"]) is None:
+        request.draft["directory_service"] = None  # another service or agency was chosen after the pick
     return _continue(request, journey)
 
 
 def _service_page(request, journey, form, *, checked=False):
-    context = {"form": form, "urgencies": j.urgency_options(form["urgency"].value())}
+    picked = j.picked_service(request.draft, form["service"].value(), form["to_agency"].value())
+    context = {"form": form, "urgencies": j.urgency_options(form["urgency"].value()),
+               "directory": j.directory_summary(picked)}
     context.update(_checked(form) if checked else {"errors": [], "field_errors": {}})
     return _page(request, journey, "service.html", context, status=422 if checked else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@journey_page(j.SERVICE)
+def referral_new_directory(request, journey):
+    """The service directory bound to the journey: the search (pre-filled
+    with the service typed and the agency's place), each result with a
+    button that sends the referral there, that is, answers the service
+    step's service and agency with it and goes back to that step."""
+    if request.method == "POST":
+        return _directory_pick(request, journey)
+    context = directory_search_context(request, defaults=j.directory_query(request.draft, request.caller.agency))
+    context["pick_url"] = reverse("referral-new-directory", args=[journey])
+    return _page(request, journey, "directory.html", context)
+
+
+def _directory_pick(request, journey):
+    # Any active service of another active agency (the directory is the same
+    # for everyone); the agency's own, or an unknown id, is a 404.
+    try:
+        picked = directory_service_get(request.POST.get("directory_service", ""), request.caller.agency)
+    except NotFoundError:
+        raise Http404 from None
+    if picked.agency_id == request.caller.agency.pk or picked.status != SERVICE_ACTIVE:
+        raise Http404
+    j.directory_pick(request.draft, picked)
+    j.draft_save(request, journey, request.draft)
+    messages.success(request, _(
+        "You chose %(service)s (%(agency)s). Answer the other questions on this page, then continue."
+    ) % {"service": picked.name, "agency": picked.agency.name})
+    return _to_step(journey, j.SERVICE)
 
 
 @require_http_methods(["GET", "POST"])
@@ -236,7 +282,7 @@ def referral_new_check(request, journey):
     except NotFoundError:
         raise Http404
     except ValidationFailed as exc:
-        errors = _send_errors(exc, context, language)
+        errors = _send_errors(exc, context, language, journey)
         return _page(request, journey, "check.html", {
             **context, "withhold": request.draft["withhold"], "errors": errors,
             "uncovered": any("category" in error for error in errors),
@@ -247,11 +293,15 @@ def referral_new_check(request, journey):
     return redirect("referral-page", referral_id=referral.id)
 
 
-def _send_errors(exc: ValidationFailed, context: dict, language: str) -> list[dict]:
+def _send_errors(exc: ValidationFailed, context: dict, language: str, journey: str) -> list[dict]:
     if exc.code == UNCOVERED_CATEGORIES:
         return j.uncovered_errors(exc, language, context["recipient"].name)
     # Anything else was checked on the question pages; it can still change
     # meanwhile (the recipient closed), so say what the service said.
+    if any(error.get("pointer") == "/directory_service" for error in exc.errors):
+        return [{"href": reverse("referral-new-service", args=[journey]), "text": _(
+            "The service you chose in the directory no longer takes referrals: choose a service and agency again"
+        )}]
     return [
         {"href": "", "text": _("The referral could not be sent: %(detail)s") % {"detail": error.get("detail", "")}}
         for error in exc.errors

@@ -48,6 +48,12 @@ class Referral(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     content_erased_at = models.DateTimeField(null=True, blank=True, help_text="its retention period ended: metadata only")
+    # The directory entry the sender picked (issue 14): where accepting the
+    # referral takes a place. Without one, the recipient's single counted
+    # service of the referral's code is used (agencies/directory/services.py).
+    directory_service = models.ForeignKey(
+        "agencies.DirectoryService", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals",
+    )
 
     class Meta:
         indexes = [

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
+from agencies.directory.services import capacity_release, capacity_take, directory_service_pick
 from agencies.events import event_emit
 from agencies.models import Agency
 from agencies.selectors import agency_get_active
@@ -117,6 +118,7 @@ def referral_create(
     payload: dict,
     reason: str = "",
     withhold_categories: list[str] | None = None,
+    directory_service_id=None,
 ) -> Referral:
     """Send a referral. The subject's owner is refused (422) when the payload,
     the reason or the subject's profile hold categories that no basis lets the
@@ -124,7 +126,11 @@ def referral_create(
     `withhold_categories`. Another sender is never told what the recipient may
     receive (see _check_covered). Either way the recipient receives only what
     the choke point releases when it reads, and never a withheld category, on
-    any read of this subject (consent_ledger.models.Withholding)."""
+    any read of this subject (consent_ledger.models.Withholding).
+
+    `directory_service_id` names the service the sender picked from the
+    directory (the recipient's, active, of this service code; else 422 at
+    /directory_service): accepting the referral takes a place there."""
     subject = subject_get_for_caller(subject_id, caller)
     recipient = agency_get_active(to_agency_id)
     errors = []
@@ -138,6 +144,10 @@ def referral_create(
     withhold = list(withhold_categories or [])
     for index, category in enumerate(withhold):
         _check_codes(category, codes(DATA_CATEGORIES), f"/withhold_categories/{index}", errors)
+    picked, pick_errors = directory_service_pick(
+        directory_service_id, recipient_id=recipient.pk if recipient is not None else None, service=service
+    )
+    errors += pick_errors
     if not errors:
         errors = _schema_errors(payload_schema_name(service), payload, "/payload")
     if errors:
@@ -149,7 +159,7 @@ def referral_create(
         sender=caller.agency, sender_actor=caller.actor_label, recipient=recipient, subject=subject,
         service=service, urgency=urgency, purpose=purpose, payload=payload,
         payload_schema=get_registry().schema_id(payload_schema_name(service)), reason=reason,
-        withhold_categories=sorted(set(withhold)),
+        withhold_categories=sorted(set(withhold)), directory_service=picked,
         acknowledge_by=now + timedelta(hours=settings.REFERRAL_ACK_HOURS[urgency]),
         created_at=now, updated_at=now,
     )
@@ -195,6 +205,20 @@ def _check_outcome(to: str, outcome) -> list[dict]:
     return errors
 
 
+# Places in the service directory (issue 14): accepting a referral takes one
+# (409 no_capacity when none is free: nothing of the transition is written);
+# ending a referral that held one gives it back.
+HOLDS_A_PLACE = frozenset({lifecycle.ACCEPTED, lifecycle.IN_PROGRESS, lifecycle.ON_HOLD})
+ENDS = frozenset({lifecycle.COMPLETED, lifecycle.FAILED, lifecycle.CANCELLED})
+
+
+def _count_place(referral: Referral, to: str, caller: Caller) -> None:
+    if to == lifecycle.ACCEPTED:
+        capacity_take(referral=referral, actor=caller)
+    elif referral.status in HOLDS_A_PLACE and to in ENDS:
+        capacity_release(referral=referral, actor=caller)
+
+
 @transaction.atomic
 def referral_transition(
     *, caller: Caller, referral_id, to: str, reason: str = "", outcome=None, if_match: str | None = None
@@ -214,6 +238,7 @@ def referral_transition(
         errors.append({"pointer": "/reason", "detail": _("Say why the referral is %(status)s.") % {"status": to}})
     if errors:
         raise ValidationFailed(_("The transition is not valid."), errors=errors)
+    _count_place(referral, to, caller)
     now = timezone.now()
     ReferralTransition.objects.create(
         referral=referral, from_status=referral.status, to_status=to, agency=caller.agency,

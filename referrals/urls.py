@@ -13,6 +13,7 @@ urlpatterns = [
     path("new/<slug:journey>/who", journey_views.referral_new_who, name="referral-new-who"),
     path("new/<slug:journey>/person", journey_views.referral_new_person, name="referral-new-person"),
     path("new/<slug:journey>/service", journey_views.referral_new_service, name="referral-new-service"),
+    path("new/<slug:journey>/directory", journey_views.referral_new_directory, name="referral-new-directory"),
     path("new/<slug:journey>/details", journey_views.referral_new_details, name="referral-new-details"),
     path("new/<slug:journey>/check", journey_views.referral_new_check, name="referral-new-check"),
     path("new/<slug:journey>/cancel", journey_views.referral_new_cancel, name="referral-new-cancel"),

@@ -240,7 +240,7 @@ def add_links(result, generator, request, public):
     bodies are untouched.
 
     The id in `/.../<segment>/{param}` comes from the POST to a path ending
-    in `/<segment>/` (its `id`, or the member named like the parameter:
+    in `/<segment>/` or `/<segment>` (its `id`, or the member named like the parameter:
     `{agency_id}` is a team member's `agency`), from the first item of the
     list a GET of such a path answers, and for `{entry_id}` from the
     `ledger_entry` a consent-ledger create answers. The target's other path
@@ -253,13 +253,24 @@ def add_links(result, generator, request, public):
         if method in ("get", "post", "put", "patch", "delete")
     ]
     for target_path, _, target in operations:
-        for segment, parameter in _PATH_PARAMETER.findall(target_path):
-            for path, method, producer in operations:
-                for code, response in producer["responses"].items():
-                    pointer = _id_pointer(path, method, code, response, segment, parameter, schemas)
-                    if pointer is not None:
-                        _link(response, target, target_path, path, parameter, pointer)
+        for found, parameter in _PATH_PARAMETER.findall(target_path):
+            for segment in _segments(found, parameter, result["paths"]):
+                for path, method, producer in operations:
+                    for code, response in producer["responses"].items():
+                        pointer = _id_pointer(path, method, code, response, segment, parameter, schemas)
+                        if pointer is not None:
+                            _link(response, target, target_path, path, parameter, pointer)
     return result
+
+
+def _segments(segment: str, parameter: str, paths) -> set[str]:
+    """The segments whose collection gives `parameter`: `segment` itself, and
+    where no path is its collection (FHIR's `fhir/Task/{referral_id}`, issue
+    14) every segment the same parameter follows elsewhere: `{referral_id}`
+    is the id of what `referrals/` creates and lists."""
+    if any(path.rstrip("/").endswith(f"/{segment}") for path in paths):
+        return {segment}
+    return {segment} | {s for path in paths for s, p in _PATH_PARAMETER.findall(path) if p == parameter}
 
 
 def _id_pointer(path, method, code, response, segment, parameter, schemas) -> str | None:
@@ -268,7 +279,9 @@ def _id_pointer(path, method, code, response, segment, parameter, schemas) -> st
         return None
     body = _resolve(response.get("content", {}).get("application/json", {}).get("schema", {}), schemas)
     members = body.get("properties", {})
-    if method == "post" and path.endswith(f"/{segment}/"):
+    # A collection's path ends in a slash (`referrals/`), or not where the
+    # contract writes it so (`directory/services`, DESIGN.md 6.2).
+    if method == "post" and path.rstrip("/").endswith(f"/{segment}"):
         for member in ("id", parameter.removesuffix("_id")):
             if member in members:
                 return f"/{member}"

@@ -315,6 +315,8 @@ SPECTACULAR_SETTINGS = {
 API_DISCLOSURE_VIEWS = frozenset({
     "subject-detail", "consent-state", "disclosure-list", "referral-detail", "referral-updates",
     "plan-detail", "blue-card-detail", "placement-detail",
+    # Their FHIR forms (issue 14, item 4: referrals/api/fhir_urls.py).
+    "fhir-task", "fhir-bundle-referral", "fhir-care-plan", "fhir-consent", "fhir-audit-event",
 })
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
@@ -382,6 +384,11 @@ BLUE_CARD_ZI_MEETING_MONTHS = env.int("BLUE_CARD_ZI_MEETING_MONTHS", default=3)
 PLACEMENT_DEFAULT_MONTHS = env.int("PLACEMENT_DEFAULT_MONTHS", default=3)
 PLACEMENT_CHECK_IN_GRACE_DAYS = env.int("PLACEMENT_CHECK_IN_GRACE_DAYS", default=7)
 PLACEMENT_FOLLOW_UP_DAYS = env.int("PLACEMENT_FOLLOW_UP_DAYS", default=90)
+
+# --- Service directory (issue 14; agencies/directory) ----------------------------------
+# A service's count of free places older than this is flagged `stale` in every
+# answer: a caseworker placing someone tonight should phone before relying on it.
+DIRECTORY_CAPACITY_STALE_HOURS = env.float("DIRECTORY_CAPACITY_STALE_HOURS", default=24)
 
 # --- Events and webhooks ------------------------------------------------------------
 EVENT_TYPES = codes(EVENT_TYPE_VOCABULARY)
@@ -663,6 +670,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
     "TeamMembershipChangeEnum": "agencies.models.TeamMembershipChange.CHANGES",
     # Placements' statuses share the field name `status` with referrals'.
     "PlacementStatusEnum": "referrals.placements.lifecycle.STATUSES",
+    # The service directory (issue 14): HSDS service statuses; who a service is for.
+    "DirectoryServiceStatusEnum": "agencies.models.SERVICE_STATUSES",
+    "EligibilityGroupEnum": list(codes("eligibility_groups")),
 })
 # The API answers in the language Accept-Language prefers, Polish or English
 # (default), never from the pages' cookie or ?lang= (hub/api/language.py): first,

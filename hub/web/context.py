@@ -31,6 +31,7 @@ NAVIGATION = [
     ("referral-outbox", _("Sent referrals"), {"caseworker", "supervisor"}),
     ("subject-list", _("People"), {"caseworker", "supervisor", "dpo"}),
     ("placement-worklist", _("Placements"), {"coordinator", "employer_contact"}),
+    ("directory-search", _("Service directory"), {"caseworker", "supervisor", "coordinator", "agency_admin"}),
     ("team-list", _("Teams"), {"caseworker", "supervisor", "coordinator"}),
     ("dpo-home", _("Data protection"), {"dpo", "supervisor"}),
     ("account", _("Your account"), None),
@@ -42,6 +43,7 @@ SECTIONS = {
     "referral-outbox": ("/app/referrals/outbox", "/app/referrals/new"),
     "subject-list": ("/app/subjects/",),
     "placement-worklist": ("/app/placements/",),
+    "directory-search": ("/app/directory/",),
     "team-list": ("/app/teams/", "/app/blue-cards/", "/app/plans/"),
     "dpo-home": ("/app/dpo/", "/ledger/"),
 }

@@ -76,6 +76,10 @@ class ReferralRecordOutput(ReferralSummaryOutput):
     rejected_at = serializers.DateTimeField(allow_null=True)
     failed_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
+    directory_service = serializers.UUIDField(
+        source="directory_service_id", allow_null=True,
+        help_text="The directory service the sender picked (GET directory/services/{id}), if any.",
+    )
 
 
 # Documents the answer only: `_detail` fills the disclosed members in from the
@@ -161,6 +165,13 @@ class ReferralListCreateApi(IdempotentCreateMixin, ListAPIView):
             child=ServiceCheckedCodeField(CATEGORIES), required=False, default=list, max_length=20,
             help_text="Categories the recipient must never receive from you about this person.",
         )
+        directory_service = serializers.UUIDField(
+            required=False, allow_null=True, default=None,
+            help_text=(
+                "Optional: the recipient's service you picked from GET directory/services (active, of this "
+                "`service`). Accepting the referral takes one of its free places; ending it gives it back."
+            ),
+        )
 
     @extend_schema(description="The referrals you sent or received, newest first: metadata only.", parameters=[
         OpenApiParameter("box", str, enum=list(BOXES)),
@@ -201,6 +212,7 @@ class ReferralListCreateApi(IdempotentCreateMixin, ListAPIView):
             caller=request.caller, subject_id=values["subject"], to_agency_id=values["to_agency"],
             service=values["service"], urgency=values["urgency"], purpose=values["purpose"],
             payload=values["payload"], reason=values["reason"], withhold_categories=values["withhold_categories"],
+            directory_service_id=values["directory_service"],
         )
         return Response(
             _SUMMARY.to_representation(referral), status=status.HTTP_201_CREATED,
@@ -237,7 +249,10 @@ class ReferralTransitionApi(APIView):
             "Move the referral to `status`. Send `If-Match` with the ETag you last read (GET answers it; "
             "so does every transition): without it 428, when the referral changed since (another "
             "transition or a case update) 412 with `current_etag`. A step that is not yours or not "
-            "possible from the current status is a 409 listing `allowed`.\n\n" + transition_table()
+            "possible from the current status is a 409 listing `allowed`. Accepting takes a free place in "
+            "the directory service the referral was sent to (or the recipient's only service of this code "
+            "that counts places): with none free, 409 `no_capacity` and the referral stays as it was; ending "
+            "an accepted referral (completed, failed, cancelled) gives the place back.\n\n" + transition_table()
             + "\n\n`outcome.reason` is one of: " + ", ".join(f"`{r}`" for r in lifecycle.OUTCOME_REASONS)
             + "; it is required when `success` is false."
         ),

@@ -129,6 +129,8 @@ def well_formed(operation: Operation, caller_agency) -> dict:
                                                  "who5": [3, 3, 3, 3, 3]}},
         "placements_outcome_create": {"body": {"outcome": "not_hired", "reason": "no_vacancy"}, **conditional},
         "placements_follow_up_create": {"body": {"still_employed": True}},
+        "directory_services_partial_update": {"body": {"description": "Also on Saturdays."}},
+        "directory_services_capacity_update": {"body": {"free": 1}},
     }
     return requests.get(operation.id, {})
 

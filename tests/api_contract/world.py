@@ -16,6 +16,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.utils import timezone
 
+from agencies.directory.services import directory_service_create, location_create
 from agencies.events import outbox_relay_all
 from agencies.services import user_create
 from agencies.teams import team_create, team_member_add
@@ -128,6 +129,13 @@ def build(party, name: str = "Kontrakt") -> ContractWorld:
         "opened_by_kind": "ops", "forms_of_violence": ["psychological"], "children_in_household": 0,
     }))["id"]
     ids["name"] = "subject"
+    # The MOPS's entry in the service directory (issue 14), counting its places.
+    office = location_create(caller=ops.caller, name=f"MOPS {name}", teryt="0264011", address_1="ul. Jasna 1",
+                             city="Wrocław", postal_code="50-001")
+    ids["service_id"] = str(directory_service_create(
+        caller=ops.caller, location=office, service="family_assistant", name="Asystent rodziny",
+        capacity_total=3, capacity_free=2,
+    ).id)
     outbox_relay_all()
     ledger_sequence_all()  # a signed checkpoint, so the proofs have a tree
     delivery = ops.get(f"/api/v1/webhook-endpoints/{ids['endpoint_id']}/deliveries/").json()["results"]

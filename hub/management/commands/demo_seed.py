@@ -15,7 +15,13 @@ with the demo hotel and bakery, and three women the CIS registered, each of
 whom consented that her employer may receive her identity, contact and
 employment data for the placement: two placements finished (one hired under
 the ESF rule, one not) and one active with two months of check-ins. Dates are
-counted back from today, so the statistics are never empty."""
+counted back from today, so the statistics are never empty.
+
+The service directory (issue 14): every demo agency publishes its services at
+a location in its gmina, a few in the neighbouring powiats (so that ordering
+by distance shows), and three offer shelter places: the shelter (two free,
+its address confidential), the NGO's protected flat in Oława (full) and the
+PCPR's crisis-intervention hostel (counted days ago: stale)."""
 
 import os
 from dataclasses import dataclass
@@ -29,7 +35,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.callers import Caller
-from agencies.models import Agency, AgencyApplication, Membership, Team
+from agencies.directory import services as directory
+from agencies.models import Agency, AgencyApplication, DirectoryService, Membership, Team
 from agencies.services import agency_create, client_create, user_create
 from agencies.teams import team_create, team_member_add
 from consent_ledger import services as ledger
@@ -159,6 +166,87 @@ EMPLOYER_MONTHS = [(17, 3, 3), (19, 1, 4), (20, 0, 5)]
 WHO5_START, WHO5_END = [2, 2, 1, 3, 2], [3, 4, 3, 4, 3]
 
 
+# The service directory (issue 14), by agency slug: its locations, each with
+# the services offered there. `places` (total, free) counts a service's
+# places; `counted_days_ago` backdates the count (the stale one).
+WEEKDAYS_8_16 = [{"byday": "MO,TU,WE,TH,FR", "opens_at": "08:00", "closes_at": "16:00"}]
+DIRECTORY = {
+    "mops": [(
+        {"name": "MOPS Wrocław – Dział Pomocy Rodzinie", "teryt": WROCLAW, "address_1": "ul. Strzegomska 6",
+         "city": "Wrocław", "postal_code": "53-611"},
+        [{"service": "family_assistant", "name": "Asystent rodziny", "languages": ["pl"],
+          "eligibility": ["families"], "schedules": WEEKDAYS_8_16},
+         {"service": "financial_aid", "name": "Zasiłki i pomoc finansowa", "languages": ["pl", "uk"],
+          "schedules": WEEKDAYS_8_16}],
+    )],
+    "pcpr": [(
+        {"name": "Ośrodek Interwencji Kryzysowej PCPR", "teryt": "0223042", "address_1": "ul. Dobrzykowicka 3",
+         "city": "Kobierzyce", "postal_code": "55-040"},
+        [{"service": "shelter", "name": "Hostel Ośrodka Interwencji Kryzysowej", "languages": ["pl"],
+          "eligibility": ["women", "women_with_children", "families"], "open_24h": True, "places": (6, 3),
+          "counted_days_ago": 3},
+         {"service": "crisis_intervention", "name": "Interwencja kryzysowa", "languages": ["pl", "en"],
+          "open_24h": True}],
+    )],
+    "shelter": [(
+        {"name": "Schronisko Bezpieczny Dom", "teryt": WROCLAW, "address_1": "ul. Lipowa 7",
+         "city": "Wrocław", "postal_code": "50-001", "confidential": True},
+        [{"service": "shelter", "name": "Schronisko dla kobiet i dzieci", "languages": ["pl", "uk", "en"],
+          "eligibility": ["women", "women_with_children"], "open_24h": True, "places": (12, 2),
+          "contact_name": "Dyżur schroniska", "contact_phone": "+48 71 000 00 01"},
+         {"service": "psychological", "name": "Konsultacje psychologiczne dla mieszkanek", "languages": ["pl", "uk"],
+          "eligibility": ["women"], "schedules": WEEKDAYS_8_16}],
+    )],
+    "cis": [(
+        {"name": "CIS Wrocław", "teryt": WROCLAW, "address_1": "ul. Robotnicza 10", "city": "Wrocław",
+         "postal_code": "53-607"},
+        [{"service": "vocational_training", "name": "Reintegracja zawodowa (Model Wsparcia 50+)", "languages": ["pl"],
+          "eligibility": ["women", "seniors"], "minimum_age": 50, "schedules": WEEKDAYS_8_16, "places": (15, 4)}],
+    )],
+    "police": [(
+        {"name": "Komenda Miejska Policji", "teryt": WROCLAW, "address_1": "ul. Podwale 31-33", "city": "Wrocław",
+         "postal_code": "50-040"},
+        [{"service": "police_protection", "name": "Zespół ds. przemocy domowej", "languages": ["pl", "en"],
+          "open_24h": True}],
+    )],
+    "hotel": [(
+        {"name": "Hotel Nad Odrą", "teryt": WROCLAW, "address_1": "ul. Nadodrzańska 1", "city": "Wrocław",
+         "postal_code": "50-100"},
+        [{"service": "employment_activation", "name": "Staż w hotelu: pokojowa, pomoc kuchenna", "languages": ["pl"],
+          "eligibility": ["women", "seniors"], "places": (2, 1)}],
+    )],
+    "bakery": [(
+        {"name": "Piekarnia Nadodrze", "teryt": WROCLAW, "address_1": "ul. Nadodrzańska 2", "city": "Wrocław",
+         "postal_code": "50-100"},
+        [{"service": "employment_activation", "name": "Staż w piekarni: pomoc piekarza, sprzedawczyni",
+          "languages": ["pl"], "eligibility": ["women", "seniors"], "places": (2, 2)}],
+    )],
+    "school": [(
+        {"name": "Szkoła Podstawowa nr 200", "teryt": WROCLAW, "address_1": "ul. Szkolna 200", "city": "Wrocław",
+         "postal_code": "50-200"},
+        [{"service": "psychological", "name": "Pomoc psychologiczno-pedagogiczna", "languages": ["pl"],
+          "eligibility": ["children"], "maximum_age": 15, "schedules": WEEKDAYS_8_16}],
+    )],
+    "health": [(
+        {"name": "Przychodnia Nadodrze", "teryt": WROCLAW, "address_1": "ul. Zdrowa 5", "city": "Wrocław",
+         "postal_code": "50-300"},
+        [{"service": "psychological", "name": "Poradnia zdrowia psychicznego", "languages": ["pl", "uk"],
+          "schedules": WEEKDAYS_8_16},
+         {"service": "medical", "name": "Obdukcja i pomoc lekarska", "languages": ["pl"], "schedules": WEEKDAYS_8_16}],
+    )],
+    "ngo": [
+        ({"name": "Fundacja Bezpieczna Rodzina – biuro", "teryt": WROCLAW, "address_1": "ul. Pomocna 4",
+          "city": "Wrocław", "postal_code": "50-400"},
+         [{"service": "legal_aid", "name": "Bezpłatna pomoc prawna", "languages": ["pl", "uk", "ru"],
+           "eligibility": ["women", "trafficking_survivors"], "schedules": WEEKDAYS_8_16}]),
+        ({"name": "Mieszkanie chronione w Oławie", "teryt": "0215011", "address_1": "ul. Cicha 2", "city": "Oława",
+          "postal_code": "55-200"},
+         [{"service": "shelter", "name": "Mieszkanie chronione dla matek z dziećmi", "languages": ["pl", "uk"],
+           "eligibility": ["women_with_children"], "open_24h": True, "places": (4, 0)}]),
+    ],
+}
+
+
 @dataclass(frozen=True)
 class BlueCardTimeline:
     opened_at: datetime
@@ -211,6 +299,8 @@ class Command(BaseCommand):
             self._seed_team()
         if not SubjectReference.objects.filter(external_ref=DEMO_PLACEMENTS[0].external_ref).exists():
             self._seed_placements()
+        if not DirectoryService.objects.exists():
+            self._seed_directory()
         self._print_usage()
 
     @transaction.atomic
@@ -365,6 +455,15 @@ class Command(BaseCommand):
             placements.placement_follow_up_record(caller=cis, placement_id=placement.id, still_employed=True,
                                                   followed_up_on=followed_up_on)
 
+    @transaction.atomic
+    def _seed_directory(self):
+        for slug, locations in DIRECTORY.items():
+            caller = _caller(slug)
+            for location, offered in locations:
+                where = directory.location_create(caller=caller, **location)
+                for entry in offered:
+                    _publish(caller, where, dict(entry))
+
     def _print_usage(self):
         subject_id = _demo_subject_id()
         slugs = [entry[0] for entry in (*PARTNERSHIP, *TEAM_AGENCIES)]
@@ -383,6 +482,9 @@ class Command(BaseCommand):
             "gets 404)\n"
             + self._team_usage(subject_id)
             + self._placements_usage()
+            + "  Directory:   /api/v1/directory/services?service=shelter&teryt=0264011  (shelters nearest first: "
+            "two free places at the shelter, whose address only it sees; the NGO's flat in Oława full; the "
+            "PCPR's hostel counted days ago, flagged stale)\n"
             + self._totp_usage()
         )
 
@@ -449,6 +551,22 @@ def _agency_with_client(slug, name, kind, teryt, people) -> AgencyApplication:
         client_id=f"demo-{slug}",
         client_secret=f"demo-secret-{slug}",
     ).application
+
+
+def _publish(caller: Caller, location, entry: dict) -> DirectoryService:
+    total, free = entry.pop("places", (None, None))
+    days_ago = entry.pop("counted_days_ago", None)
+    service = directory.directory_service_create(
+        caller=caller, location=location, capacity_total=total, capacity_free=free, **entry,
+    )
+    if days_ago is not None:
+        # The demo's past: a count made days ago, so the search flags it stale.
+        # Written directly (no service counts in the past), the count and its
+        # CapacityChange together, so "updated at" stays the record's time.
+        counted_at = timezone.now() - timedelta(days=days_ago)
+        DirectoryService.objects.filter(pk=service.pk).update(capacity_updated_at=counted_at)
+        service.capacity_changes.update(at=counted_at)
+    return service
 
 
 def _caller(slug: str) -> Caller:
