@@ -377,7 +377,7 @@ class CapacityChange(models.Model):
     """Every change of a service's free places, and why: the record behind
     "updated at" (append-only by use: written only by agencies/directory.py)."""
 
-    REASONS = ["agency_update", "referral_accepted", "referral_ended"]
+    REASONS = ["agency_update", "referral_accepted", "referral_ended", "agreement_places"]
 
     id = models.BigAutoField(primary_key=True)
     service = models.ForeignKey(DirectoryService, on_delete=models.CASCADE, related_name="capacity_changes")

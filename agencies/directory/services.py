@@ -46,7 +46,7 @@ LOCATION_UNKNOWN = "location_unknown"
 DIRECTORY_SERVICE_UNKNOWN = "directory_service_unknown"
 
 # CapacityChange.REASONS
-AGENCY_UPDATE, REFERRAL_ACCEPTED, REFERRAL_ENDED = CapacityChange.REASONS
+AGENCY_UPDATE, REFERRAL_ACCEPTED, REFERRAL_ENDED, AGREEMENT_PLACES = CapacityChange.REASONS
 
 # HSDS schedule `byday` (RFC 5545 weekday codes) and HH:MM times.
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -388,6 +388,30 @@ def capacity_release(*, referral, actor: Caller) -> DirectoryService | None:
     free = min(service.capacity_free + 1, service.capacity_total)
     return _write(service, free=free, total=service.capacity_total, reason=REFERRAL_ENDED, actor=actor.actor_label,
                   referral_id=referral.id)
+
+
+@transaction.atomic
+def capacity_sync(*, agency, service: str, count, actor: str) -> DirectoryService | None:
+    """Places that another record counts (an employer's placement
+    agreements, referrals/placements): `agency`'s single active service of
+    code `service` that counts places takes `count()` -> (total, free).
+    `count` runs once that service's row is locked, so two changes at once
+    are counted one after the other and the last count holds both. None, and
+    nothing written, when the agency has none or several such services
+    (which one the places belong to is not known) or nothing changed."""
+    counted = DirectoryService.objects.filter(
+        agency=agency, service=service, status=SERVICE_ACTIVE, capacity_total__isnull=False,
+    )
+    found = list(counted.values_list("pk", flat=True)[:2])
+    if len(found) != 1:
+        return None
+    locked = counted.select_for_update().filter(pk=found[0]).first()
+    if locked is None:
+        return None
+    total, free = count()
+    if (locked.capacity_total, locked.capacity_free) == (total, free):
+        return None
+    return _write(locked, free=free, total=total, reason=AGREEMENT_PLACES, actor=actor)
 
 
 def _service_taking_a_place(referral) -> DirectoryService | None:

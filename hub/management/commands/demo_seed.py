@@ -463,6 +463,9 @@ class Command(BaseCommand):
                 where = directory.location_create(caller=caller, **location)
                 for entry in offered:
                     _publish(caller, where, dict(entry))
+            if caller.agency.kind == "employer":
+                # Their places as the agreements and placements count them.
+                placements.employer_places_publish(caller.agency, caller.actor_label)
 
     def _print_usage(self):
         subject_id = _demo_subject_id()

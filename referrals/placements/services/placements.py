@@ -5,10 +5,12 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agencies.callers import Caller
+from agencies.directory.services import capacity_sync
 from agencies.models import Agency, Membership
 from agencies.selectors import uuid_or_none
 from consent_ledger.decisions import EMPLOYER_PLACEMENT_CATEGORIES, decide
@@ -86,10 +88,35 @@ def agreement_create(
     if isinstance(places, bool) or not isinstance(places, int) or places < 1:
         errors.append(error("/places", _("At least one place.")))
     raise_if(errors, "agreement")
-    return PlacementAgreement.objects.create(
+    agreement = PlacementAgreement.objects.create(
         coordinating_agency=caller.agency, employer=employer, valid_from=valid_from, valid_until=valid_until,
         roles=names, places=places, created_by_actor=caller.actor_label, created_at=timezone.now(),
     )
+    employer_places_publish(employer, caller.actor_label)
+    return agreement
+
+
+# --- The employer's places in the service directory (issue 14, item 1) ----------------------
+
+# The directory entry an employer publishes for its placement places.
+DIRECTORY_SERVICE = "employment_activation"
+
+
+def employer_places_publish(employer: Agency, actor: str) -> None:
+    """Show in the service directory how many placement places the employer
+    has today: the places of its agreements in force (with any coordinating
+    agency), free where no proposed, confirmed or active placement holds
+    them. It goes to the employer's one counted `employment_activation`
+    service (capacity_sync: none or several, nothing is shown). Called
+    whenever places are added, taken or given back."""
+    def count() -> tuple[int, int]:
+        today = today_in_poland()
+        in_force = PlacementAgreement.objects.filter(employer=employer, valid_from__lte=today, valid_until__gte=today)
+        total = in_force.aggregate(total=Sum("places"))["total"] or 0
+        held = Placement.objects.filter(agreement__in=in_force, status__in=lifecycle.HOLDING_A_PLACE).count()
+        return total, max(total - held, 0)
+
+    capacity_sync(agency=employer, service=DIRECTORY_SERVICE, count=count, actor=actor)
 
 
 # --- Proposing a placement ----------------------------------------------------------------
@@ -247,6 +274,7 @@ def placement_create(
         actor=caller.actor_label, at=now,
     )
     emit(placement, EVENT_PROPOSED, agreement=agreement.id)
+    employer_places_publish(employer, caller.actor_label)
     return placement
 
 
@@ -318,5 +346,7 @@ def placement_transition(
     touch(placement, now, "status", "status_reason", "ended_on", stamp)
     if to == lifecycle.ACTIVE or to in lifecycle.ENDED:
         _schedule_months(placement, now)
+    if to not in lifecycle.HOLDING_A_PLACE:
+        employer_places_publish(placement.employer, caller.actor_label)
     emit(placement, EVENT_OF_STATUS[to], **({"reason": reason} if reason else {}))
     return placement
