@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from agencies.directory.services import NO_CAPACITY
 from agencies.models import CapacityChange, DirectoryService
@@ -22,9 +22,6 @@ from tests.referrals.test_concurrent_transitions import in_thread
 from .directory_world import publish
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("ledger_transactional_db")]
-
-HOLD_SECONDS = 0.5
-
 
 def accept(world, referral):
     try:
@@ -66,25 +63,41 @@ def test_two_acceptances_at_once_take_the_last_place_once(make_agency, make_clie
     assert outcome(world, service, referrals) == (0, sorted([ACCEPTED, RECEIVED]), 1, 1)
 
 
+def _a_backend_waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
 def test_an_acceptance_waits_for_one_in_flight_and_is_judged_against_it(make_agency, make_client):
+    """The first acceptance holds the service row until the second is seen
+    waiting on that lock (pg_stat_activity), then commits: the second, let
+    through, reads the count the first left and is refused."""
     world, service, (first, second) = two_received(make_agency, make_client)
-    holding = threading.Event()
+    holding, release = threading.Event(), threading.Event()
 
     def accept_and_hold():
         with transaction.atomic():
             result = accept(world, first)
             holding.set()
-            time.sleep(HOLD_SECONDS)  # keep the service row locked while the second arrives
+            assert release.wait(30), "the second acceptance never waited on the lock"
         return result
 
     def accept_meanwhile():
-        assert holding.wait(5)
+        assert holding.wait(30)
         return accept(world, second)
 
     held, held_result = in_thread(accept_and_hold)
     meanwhile, meanwhile_result = in_thread(accept_meanwhile)
-    held.join(10)
-    meanwhile.join(10)
+    deadline = time.monotonic() + 30  # only turns a hang into a failure
+    while not _a_backend_waits_on_a_lock():
+        assert time.monotonic() < deadline and held.is_alive(), held_result
+        time.sleep(0.05)
+    release.set()
+    held.join(30)
+    meanwhile.join(30)
 
     assert (held_result, meanwhile_result) == ([ACCEPTED], [NO_CAPACITY])
     assert outcome(world, service, [first, second]) == (0, sorted([ACCEPTED, RECEIVED]), 1, 1)
