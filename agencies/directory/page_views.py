@@ -22,7 +22,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
@@ -45,7 +44,13 @@ from .page_forms import (
     place_options,
     place_text,
 )
-from .selectors import capacity_of, directory_search, directory_service_get_own
+from .selectors import (
+    capacity_of,
+    directory_languages,
+    directory_search,
+    directory_service_get_own,
+    directory_service_list_own,
+)
 from .services import WEEKDAYS, capacity_set
 from .visibility import location_fields
 
@@ -57,25 +62,6 @@ DIRECTORY_ROLES = ("caseworker", "supervisor", "coordinator", "agency_admin")
 # place), their supervisor, and the agency's administrator, who keeps its
 # data. A support coordinator works on placements and plans, not intake.
 OWN_SERVICE_ROLES = ("caseworker", "supervisor", "agency_admin")
-
-
-# --- Reads of the pages ---------------------------------------------------------------------
-
-
-def _languages_in_directory() -> set[str]:
-    """The languages some active service is given in (one query): the
-    search offers these, not every language in the world."""
-    found = set()
-    for languages in DirectoryService.objects.filter(status=SERVICE_ACTIVE, agency__active=True).values_list(
-        "languages", flat=True
-    ):
-        found.update(code for code in languages if isinstance(code, str))
-    return found
-
-
-def own_services(agency) -> QuerySet[DirectoryService]:
-    """`agency`'s own services, every status (it may reopen one), by name."""
-    return DirectoryService.objects.filter(agency=agency).select_related("agency", "location").order_by("name", "id")
 
 
 # --- What a page shows of one service ---------------------------------------------------------
@@ -194,7 +180,7 @@ def directory_search_context(request, *, defaults: dict | None = None) -> dict:
     agency = request.caller.agency
     submitted = any(name in request.GET for name in SearchForm.FIELDS)
     data = request.GET if submitted else {"teryt": agency.teryt or "", **(defaults or {})}
-    form = SearchForm(data, language=request.LANGUAGE_CODE, languages=_languages_in_directory())
+    form = SearchForm(data, language=request.LANGUAGE_CODE, languages=directory_languages())
     context = {"form": form, "place_options": place_options(), "cards": [], "errors": [], "searched": False,
                "place_value": data.get("teryt", "")}
     if not form.is_valid():
@@ -235,7 +221,7 @@ def _ours(request, *, failed: CapacityForm | None = None, status: int = 200):
     agency, now = request.caller.agency, timezone.now()
     rows = []
     # The services that count places first: their count is what changes at night.
-    for service in sorted(own_services(agency), key=lambda s: s.capacity_total is None):
+    for service in sorted(directory_service_list_own(agency), key=lambda s: s.capacity_total is None):
         card = service_card(service, agency, request.LANGUAGE_CODE, now=now)
         form = None
         if failed is not None and failed.service.pk == service.pk and card["capacity"] is not None:

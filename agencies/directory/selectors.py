@@ -112,6 +112,22 @@ def directory_service_get_own(service_id, agency, *, lock: bool = False) -> Dire
     return service
 
 
+def directory_service_list_own(agency) -> QuerySet[DirectoryService]:
+    """`agency`'s own services, every status (it may reopen one), by name."""
+    return _services().filter(agency=agency).order_by("name", "id")
+
+
+def directory_languages() -> set[str]:
+    """The languages some active service is given in (one query): the
+    search offers these, not every language in the world."""
+    found = set()
+    for languages in DirectoryService.objects.filter(status=SERVICE_ACTIVE, agency__active=True).values_list(
+        "languages", flat=True
+    ):
+        found.update(code for code in languages if isinstance(code, str))
+    return found
+
+
 def directory_location_get_own(location_id, agency) -> DirectoryLocation | None:
     """One of `agency`'s own locations, or None (a body member: the caller
     answers 422 without saying whether another agency has it)."""
