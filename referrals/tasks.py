@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from .blue_card.services import blue_card_deadlines_escalate
-from .placements.services import placement_check_ins_due
+from .placements.services import employer_places_recount, placement_check_ins_due
 from .plans.services import plan_actions_due_notify
 from .retention import retention_apply
 from .services import referral_deadlines_escalate
@@ -25,6 +25,11 @@ def blue_card_deadlines_task() -> None:
 @shared_task(ignore_result=True)
 def placement_check_ins_due_task() -> None:
     placement_check_ins_due()
+
+
+@shared_task(ignore_result=True)
+def employer_places_task() -> None:
+    employer_places_recount()
 
 
 @shared_task(ignore_result=True)

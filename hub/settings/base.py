@@ -480,6 +480,9 @@ CELERY_BEAT_SCHEDULE = {
     "blue-card-deadlines": {"task": "referrals.tasks.blue_card_deadlines_task", "schedule": 900.0},
     "plan-actions-due": {"task": "referrals.tasks.plan_actions_due_task", "schedule": 3600.0},
     "placement-check-ins-due": {"task": "referrals.tasks.placement_check_ins_due_task", "schedule": 3600.0},
+    # Agreements come into force and run out without a request: the employers'
+    # places in the service directory are recounted once a day (issue 14).
+    "employer-places": {"task": "referrals.tasks.employer_places_task", "schedule": 86400.0},
     "consent-expiry-warnings": {"task": "consent_ledger.tasks.consent_expiry_warnings_task", "schedule": 3600.0},
     "revocation-notice-escalation": {"task": "consent_ledger.tasks.notice_escalation_task", "schedule": 600.0},
     "oauth-clear-expired": {"task": "agencies.tasks.oauth_clear_expired_task", "schedule": 3600.0},

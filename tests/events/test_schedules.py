@@ -115,7 +115,8 @@ def test_tick_runs_each_job_once_and_prints_its_report(ops, shelter, receiver, p
     second = tick()
 
     assert list(first) == ["events_relayed", "deliveries_attempted", "referrals_overdue", "blue_card_deadlines_missed",
-                           "plan_actions_due", "placement_check_ins_due", "consents_expiring", "notices_escalated",
+                           "plan_actions_due", "placement_check_ins_due", "employers_places_recounted",
+                           "consents_expiring", "notices_escalated",
                            "ledger_tree_size", "deliveries_purged", "idempotency_records_purged"]
     assert (first["events_relayed"], first["deliveries_attempted"], first["referrals_overdue"]) == (2, 2, 1)
     assert first["ledger_tree_size"] > 0

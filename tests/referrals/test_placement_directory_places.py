@@ -7,6 +7,8 @@ import pytest
 
 from agencies.directory.services import directory_service_create, location_create
 from agencies.models import CapacityChange, DirectoryService
+from referrals.placements.models import PlacementAgreement
+from referrals.placements.services import employer_places_recount
 
 from .placements_world import World, created, months_ago, ok, transition_url
 
@@ -83,3 +85,19 @@ def test_a_service_that_counts_no_places_is_left_alone(world):
     world.agreement(world.hotel, places=3)
     assert _counted(offer) == (None, None)
     assert not CapacityChange.objects.filter(reason="agreement_places").exists()
+
+
+def test_the_daily_recount_sees_an_agreement_run_out(world):
+    """Nothing happens on the day an agreement ends: the beat's daily
+    recount (referrals.tasks.employer_places_task) takes its places away."""
+    offer = _publish(world.hotel)
+    agreement = world.agreement(world.hotel, places=2)
+    world.agreement(world.bakery, places=1)
+    assert _counted(offer) == (2, 2)
+    # The agreement's last day passes (the calendar, not a request, changes it).
+    PlacementAgreement.objects.filter(pk=agreement).update(valid_until=months_ago(1))
+    assert _counted(offer) == (2, 2)
+
+    assert employer_places_recount() == 2  # the hotel and the bakery
+    assert _counted(offer) == (0, 0)
+    assert CapacityChange.objects.filter(service=offer).last().actor == "system:employer_places_recount"

@@ -10,7 +10,7 @@ from consent_ledger.notices import consent_expiry_warnings, notices_escalate
 from consent_ledger.sequencer import ledger_sequence_all
 from hub.api.idempotency import purge_expired_idempotency_records
 from referrals.blue_card.services import blue_card_deadlines_escalate
-from referrals.placements.services import placement_check_ins_due
+from referrals.placements.services import employer_places_recount, placement_check_ins_due
 from referrals.plans.services import plan_actions_due_notify
 from referrals.services import referral_deadlines_escalate
 
@@ -26,6 +26,7 @@ class Command(BaseCommand):
             "blue_card_deadlines_missed": blue_card_deadlines_escalate(),
             "plan_actions_due": plan_actions_due_notify(),
             "placement_check_ins_due": placement_check_ins_due(),
+            "employers_places_recounted": employer_places_recount(),
             "consents_expiring": consent_expiry_warnings(),
             "notices_escalated": notices_escalate(),
             "ledger_tree_size": ledger_sequence_all(),

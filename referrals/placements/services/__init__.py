@@ -41,7 +41,13 @@ from .base import (
 )
 from .check_ins import placement_check_in_add, placement_check_ins_due
 from .outcomes import NOT_GIVEN, placement_follow_up_record, placement_outcome_record
-from .placements import agreement_create, employer_places_publish, placement_create, placement_transition
+from .placements import (
+    agreement_create,
+    employer_places_publish,
+    employer_places_recount,
+    placement_create,
+    placement_transition,
+)
 
 __all__ = [
     "AGREEMENT_FULL",
@@ -67,6 +73,7 @@ __all__ = [
     "placement_outcome_record",
     "agreement_create",
     "employer_places_publish",
+    "employer_places_recount",
     "placement_create",
     "placement_transition",
 ]

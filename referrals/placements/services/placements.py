@@ -119,6 +119,16 @@ def employer_places_publish(employer: Agency, actor: str) -> None:
     capacity_sync(agency=employer, service=DIRECTORY_SERVICE, count=count, actor=actor)
 
 
+def employer_places_recount() -> int:
+    """employer_places_publish for every employer that has an agreement: run
+    once a day, so that an agreement coming into force or running out is
+    counted even when no placement changes that day. How many employers."""
+    employers = Agency.objects.filter(pk__in=PlacementAgreement.objects.values("employer"))
+    for employer in employers:
+        employer_places_publish(employer, "system:employer_places_recount")
+    return len(employers)
+
+
 # --- Proposing a placement ----------------------------------------------------------------
 
 
