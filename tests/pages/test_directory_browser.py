@@ -35,7 +35,8 @@ def test_a_search_with_filters_in_polish(live_scene, context, live_server, artif
     page = context.new_page()
 
     page.goto("/app/")
-    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Katalog usług").click()
+    with page.expect_navigation():
+        page.get_by_role("navigation", name="Menu").get_by_role("link", name="Katalog usług").click()
     expect(page.get_by_role("heading", name="Katalog usług", level=1)).to_be_visible()
     expect(page.get_by_label("Szukaj w pobliżu (gmina lub powiat)")).to_have_value("0264011 Wrocław (dolnośląskie)")
     assert names(page)[0] == "Schronisko dla kobiet z dziećmi"
@@ -49,7 +50,7 @@ def test_a_search_with_filters_in_polish(live_scene, context, live_server, artif
     page.get_by_label("Szukaj w pobliżu (gmina lub powiat)").fill("0215 powiat oławski (dolnośląskie)")
     page.get_by_label("Tylko usługi z wolnym miejscem teraz").check()
     page.get_by_label("Dla kogo").select_option("women")
-    page.get_by_role("button", name="Szukaj", exact=True).click()
+    submit(page, "Szukaj")
 
     expect(page.get_by_label("Szukaj w pobliżu (gmina lub powiat)")).to_have_value("0215 powiat oławski (dolnośląskie)")
     assert names(page) == ["Schronisko dla kobiet z dziećmi", "Schronisko Warszawa"]
@@ -57,9 +58,10 @@ def test_a_search_with_filters_in_polish(live_scene, context, live_server, artif
     assert "has_capacity=true" in page.url and "eligibility=women" in page.url
     assert [secret for secret in SECRET_ADDRESS if secret in page.content()] == []
     page.get_by_role("combobox", name="Język").select_option("uk")
-    page.get_by_role("button", name="Szukaj", exact=True).click()
+    submit(page, "Szukaj")
     assert names(page) == ["Schronisko dla kobiet z dziećmi"]
-    page.get_by_role("link", name="Wyczyść filtry").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Wyczyść filtry").click()
     assert len(names(page)) == 5
     settle(page)
     assert context.console_errors == []
@@ -152,7 +154,8 @@ def test_every_directory_page_passes_axe_with_the_csp_and_no_inline_code(live_sc
                  "/app/directory/?teryt=Atlantyda", "/app/directory/?language=en&service=psychological"]:
         check_page(page, page.goto(path), path)
     page.goto("/app/directory/")
-    page.locator("a[rel=next]").click()
+    with page.expect_navigation():
+        page.locator("a[rel=next]").click()
     check_page(page, page.goto(page.url), "the second page")
     expect(page.locator("a[rel=prev]")).to_be_visible()
     check_page(page, page.goto("/app/directory/ours"), "ours (a MOPS with no service of its own)")
