@@ -46,7 +46,7 @@ def entry_columns(entry: LedgerEntry) -> dict:
     as in its canonical bytes: what verify_ledger holds the columns to."""
     return {
         "id": str(entry.id),
-        "kind": entry.kind,
+        "kind": str(entry.kind),  # the code itself, not its enum: an exact str takes orjson's fast path
         "subject": str(entry.subject_id),
         "recorded_by": str(entry.recorded_by_id),
         "actor": entry.actor,
