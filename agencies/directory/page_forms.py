@@ -19,6 +19,7 @@ from hub.api.errors import ApplicationError, Conflict
 from schemas.vocabularies import ELIGIBILITY_GROUPS, REFERRAL_SERVICES, terms
 
 from . import geo
+from .services import MAX_PLACES
 
 # The voivodeship of a powiat: the first two digits of its TERYT code (GUS
 # TERC). Two powiats may share a name (grodziski, średzki...): the
@@ -179,3 +180,29 @@ class CapacityForm(forms.Form):
             return
         self.add_error("free", _("Enter a number from 0 to %(total)s, the places the service has in all")
                        % {"total": self.service.capacity_total})
+
+
+class PlacesForm(forms.Form):
+    """How many places one of the agency's own services has in all, with how
+    many are free now: starts counting for a service that counted none, or
+    changes the number (a room opened or closed). Its ids name the service."""
+
+    total = forms.IntegerField(min_value=0, max_value=MAX_PLACES, error_messages={
+        "required": _("Enter the number of places in all, for example 8"),
+        "invalid": _("Enter the number of places in all as a whole number, for example 8"),
+        "min_value": _("The number of places in all cannot be below 0"),
+        "max_value": _("The number of places in all must be %(limit_value)s or fewer"),
+    })
+    free = forms.IntegerField(min_value=0, error_messages=CapacityForm.base_fields["free"].error_messages)
+
+    def __init__(self, data=None, *, service, **kwargs):
+        super().__init__(data, auto_id=f"places-%s-{service.pk}", **kwargs)
+        self.service = service
+
+    def clean(self):
+        cleaned = super().clean()
+        total, free = cleaned.get("total"), cleaned.get("free")
+        if total is not None and free is not None and free > total:
+            self.add_error("free", _("Enter a number from 0 to %(total)s, the places in all you entered")
+                           % {"total": total})
+        return cleaned

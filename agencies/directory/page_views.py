@@ -4,7 +4,9 @@
                          how many places are free now (a caseworker placing a
                          woman and her children at 11 pm)
   /app/directory/ours    the agency's own services, each counting places with
-                         a one-field form to say how many are free now
+                         a one-field form to say how many are free now; its
+                         administrator or supervisor also sets how many
+                         places there are in all (or starts counting)
 
 The directory holds organisations and their offers, never people: no page
 here reads person data, so none goes through the choke point. What differs
@@ -37,6 +39,7 @@ from schemas.vocabularies import ELIGIBILITY_GROUPS, REFERRAL_SERVICES, terms
 from ..models import SERVICE_ACTIVE, DirectoryService
 from .page_forms import (
     CapacityForm,
+    PlacesForm,
     SearchForm,
     error_items,
     language_name,
@@ -62,6 +65,17 @@ DIRECTORY_ROLES = ("caseworker", "supervisor", "coordinator", "agency_admin")
 # place), their supervisor, and the agency's administrator, who keeps its
 # data. A support coordinator works on placements and plans, not intake.
 OWN_SERVICE_ROLES = ("caseworker", "supervisor", "agency_admin")
+# Who sets how many places a service has in all, or starts counting them: the
+# agency's data is its administrator's and its supervisor's to keep; the
+# night shift counts what is free.
+PLACES_ROLES = ("supervisor", "agency_admin")
+
+
+def _follows_agreements(agency, service: DirectoryService) -> bool:
+    """An employer's employment service counts the places of its placement
+    agreements by itself (referrals.placements employer_places_publish):
+    a number set by hand would be overwritten at the next count."""
+    return agency.kind == "employer" and service.service == "employment_activation"
 
 
 # --- What a page shows of one service ---------------------------------------------------------
@@ -217,18 +231,23 @@ def directory_search_page(request):
 # --- The agency's own services and their free places --------------------------------------------
 
 
-def _ours(request, *, failed: CapacityForm | None = None, status: int = 200):
+def _ours(request, *, failed: CapacityForm | PlacesForm | None = None, status: int = 200):
     agency, now = request.caller.agency, timezone.now()
+    sets_places = request.membership.role in PLACES_ROLES
     rows = []
     # The services that count places first: their count is what changes at night.
     for service in sorted(directory_service_list_own(agency), key=lambda s: s.capacity_total is None):
         card = service_card(service, agency, request.LANGUAGE_CODE, now=now)
-        form = None
-        if failed is not None and failed.service.pk == service.pk and card["capacity"] is not None:
-            form = failed
-        elif card["capacity"] is not None:
-            form = CapacityForm(service=service, initial={"free": service.capacity_free})
-        rows.append({"card": card, "form": form})
+        row = {"card": card, "form": None, "places": None}
+        if card["capacity"] is not None:
+            row["form"] = CapacityForm(service=service, initial={"free": service.capacity_free})
+        if sets_places and not _follows_agreements(agency, service):
+            row["places"] = PlacesForm(service=service, initial={
+                "total": service.capacity_total, "free": service.capacity_free})
+        shown = "places" if isinstance(failed, PlacesForm) else "form"
+        if failed is not None and failed.service.pk == service.pk and row[shown] is not None:
+            row[shown] = failed  # with what was typed and its errors
+        rows.append(row)
     errors = error_items(failed) if failed is not None else []
     return render(request, "agencies/directory/ours.html", {"rows": rows, "errors": errors}, status=status)
 
@@ -258,6 +277,34 @@ def capacity_update(request, service_id):
     except ApplicationError as exc:
         form.add_service_error(exc)
         return _ours(request, failed=form, status=exc.status)
+    return _saved(request, service)
+
+
+@require_POST
+@member_page(*PLACES_ROLES)
+def places_update(request, service_id):
+    """Set how many places one of the agency's own services has in all, and
+    how many of them are free: starts counting for a service that counted
+    none. Another agency's service is a 404, as an unknown one."""
+    try:
+        service = directory_service_get_own(service_id, request.caller.agency)
+    except NotFoundError:
+        raise Http404 from None
+    form = PlacesForm(request.POST, service=service)
+    if _follows_agreements(request.caller.agency, service):
+        form.add_error(None, _("The places of this service follow your placement agreements, so they are not set here."))
+        return _ours(request, failed=form, status=409)
+    if not form.is_valid():
+        return _ours(request, failed=form, status=422)
+    try:
+        service = capacity_set(caller=request.caller, service_id=service.pk, free=form.cleaned_data["free"],
+                               total=form.cleaned_data["total"])
+    except NotFoundError:
+        raise Http404 from None
+    return _saved(request, service)
+
+
+def _saved(request, service: DirectoryService):
     messages.success(request, _("Saved. %(service)s: %(places)s, as of %(time)s.") % {
         "service": service.name, "places": capacity_text(service.capacity_free, service.capacity_total),
         "time": formats.time_format(timezone.localtime(service.capacity_updated_at), "H:i"),

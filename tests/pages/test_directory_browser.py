@@ -96,6 +96,38 @@ def test_a_shelter_worker_counts_her_free_places_with_one_field_and_enter(live_s
     assert context.console_errors == []
 
 
+def test_the_administrator_starts_counting_places_under_a_folded_summary(live_scene, context, live_server, artifacts):
+    scene = live_scene
+    browser_login(context, live_server, scene.admin)
+    page = context.new_page()
+    page.goto("/app/directory/ours")
+    card = page.locator(f"#service-{scene.shelter_counselling.pk}")
+    total = card.get_by_label("Liczba wszystkich miejsc")
+    expect(total).to_be_hidden()  # folded away: the night shift's one field stays first
+    card.get_by_text("Zacznij podawać liczbę wolnych miejsc").click()
+    total.fill("3")
+    card.get_by_label("Z nich wolnych teraz").fill("4")
+    with page.expect_navigation():
+        card.get_by_role("button", name=re.compile("^Zapisz liczbę miejsc")).click()
+
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_be_focused()
+    expect(card.get_by_label("Z nich wolnych teraz")).to_be_visible()  # open again, with what was typed
+    summary.get_by_role("link", name="Wpisz liczbę od 0 do 3 (tyle wszystkich miejsc podano)").click()
+    expect(card.get_by_label("Z nich wolnych teraz")).to_be_focused()
+    shoot(page, artifacts, "directory-places-error")
+    card.get_by_label("Z nich wolnych teraz").fill("3")
+    with page.expect_navigation():
+        card.get_by_role("button", name=re.compile("^Zapisz liczbę miejsc")).click()
+
+    expect(page.get_by_text(re.compile(r"Zapisano\. Poradnia przy schronisku: 3 wolne miejsca z 3, stan na"))).to_be_visible()
+    expect(page.get_by_label("Wolne miejsca teraz: Poradnia przy schronisku")).to_have_value("3")
+    settle(page)
+    scene.shelter_counselling.refresh_from_db()
+    assert (scene.shelter_counselling.capacity_total, scene.shelter_counselling.capacity_free) == (3, 3)
+    assert context.console_errors == []
+
+
 def test_the_journey_finds_a_place_in_the_directory_and_sends_the_referral_there(live_scene, context, live_server,
                                                                                  artifacts):
     scene = live_scene
@@ -178,6 +210,14 @@ def test_every_directory_page_passes_axe_with_the_csp_and_no_inline_code(live_sc
     with page.expect_navigation() as navigation:
         page.locator(f"#free-{scene.shelter.pk}").press("Enter")
     check_error_page(page, navigation.value, "ours with an error")
+    context.clear_cookies()
+    browser_login(context, live_server, scene.admin)
+    check_page(page, page.goto(f"/app/directory/ours?lang={language}"), "ours for the administrator")
+    page.locator(f"#places-{scene.shelter_counselling.pk} summary").click()
+    page.locator(f"#places-total-{scene.shelter_counselling.pk}").fill("many")
+    with page.expect_navigation() as navigation:
+        page.locator(f"#places-total-{scene.shelter_counselling.pk}").press("Enter")
+    check_error_page(page, navigation.value, "ours with the places' error")
     context.clear_cookies()
     browser_login(context, live_server, world.mops_dpo)
     check_page(page, page.goto(f"/app/directory/?lang={language}"), "the 403 page")

@@ -328,6 +328,104 @@ def test_a_service_without_counted_places_cannot_be_given_a_count_here(scene):
     assert scene.shelter_counselling.capacity_total is None
 
 
+def places_url(service) -> str:
+    return f"/app/directory/ours/{service.pk}/places"
+
+
+def test_the_administrator_starts_counting_the_places_of_a_service_that_counted_none(scene):
+    client = staff_client(scene.admin)
+    counselling = card(html(client.get(OURS)), scene.shelter_counselling)
+    assert "Zacznij podawać liczbę wolnych miejsc" in counselling and "<details" in counselling
+    assert f'id="places-total-{scene.shelter_counselling.pk}"' in counselling
+
+    response = client.post(places_url(scene.shelter_counselling), {"total": "3", "free": "3"})
+
+    assert response.status_code == 302 and response["Location"] == OURS
+    scene.shelter_counselling.refresh_from_db()
+    assert (scene.shelter_counselling.capacity_total, scene.shelter_counselling.capacity_free) == (3, 3)
+    change = CapacityChange.objects.filter(service=scene.shelter_counselling).latest("id")
+    assert (change.reason, change.total, change.free, change.actor) == ("agency_update", 3, 3, f"user:{scene.admin.pk}")
+    page = html(client.get(OURS))
+    assert "Zapisano. Poradnia przy schronisku: 3 wolne miejsca z 3, stan na" in page
+    counted = card(page, scene.shelter_counselling)
+    assert f'id="free-{scene.shelter_counselling.pk}"' in counted  # now counted: the night shift's field too
+    assert "Zmień liczbę wszystkich miejsc" in counted
+
+
+def test_a_room_closed_lowers_the_places_in_all_with_the_free_ones(scene):
+    response = staff_client(scene.admin).post(places_url(scene.shelter), {"total": "6", "free": "1"})
+
+    assert response.status_code == 302
+    scene.shelter.refresh_from_db()
+    assert (scene.shelter.capacity_total, scene.shelter.capacity_free) == (6, 1)
+    # The night shift's next count is held to the new number.
+    response = staff_client(scene.world.shelter_worker).post(capacity_url(scene.shelter), {"free": "7"})
+    assert summary_links(response) == [(f"#free-{scene.shelter.pk}", "Wpisz liczbę od 0 do 6 (tyle miejsc ma usługa)")]
+
+
+@pytest.mark.parametrize("typed, errors", [
+    ({"total": "", "free": "1"}, [("total", "Wpisz liczbę wszystkich miejsc, na przykład 8")]),
+    ({"total": "osiem", "free": ""}, [("total", "Wpisz liczbę wszystkich miejsc jako liczbę całkowitą, na przykład 8"),
+                                      ("free", "Wpisz liczbę wolnych miejsc, na przykład 2")]),
+    ({"total": "-2", "free": "0"}, [("total", "Liczba wszystkich miejsc nie może być mniejsza niż 0")]),
+    ({"total": "100001", "free": "0"}, [("total", "Liczba wszystkich miejsc nie może być większa niż 100000")]),
+    ({"total": "4", "free": "5"}, [("free", "Wpisz liczbę od 0 do 4 (tyle wszystkich miejsc podano)")]),
+])
+def test_wrong_numbers_of_places_are_explained_at_their_fields_and_nothing_changes(scene, typed, errors):
+    changes = CapacityChange.objects.count()
+    response = staff_client(scene.admin).post(places_url(scene.shelter), typed)
+
+    assert response.status_code == 422
+    pk = scene.shelter.pk
+    assert summary_links(response) == [(f"#places-{field}-{pk}", message) for field, message in errors]
+    shelter = card(html(response), scene.shelter)
+    assert f'<details class="govuk-details" id="places-{pk}" open>' in shelter
+    for field, _ in errors:
+        assert f'aria-describedby="places-{field}-{pk}-error"' in shelter
+    assert f'id="places-total-{pk}" name="total" type="text" inputmode="numeric" value="{typed["total"]}"' in shelter
+    assert '<details class="govuk-details" id="places-' + str(scene.shelter_counselling.pk) + '">' in html(response)
+    scene.shelter.refresh_from_db()
+    assert (scene.shelter.capacity_total, scene.shelter.capacity_free) == (8, 2)
+    assert CapacityChange.objects.count() == changes
+
+
+def test_only_the_administrator_and_the_supervisor_set_the_places_in_all(scene):
+    world = scene.world
+    worker = staff_client(world.shelter_worker)
+    assert "Zmień liczbę wszystkich miejsc" not in html(worker.get(OURS))
+    assert worker.post(places_url(scene.shelter), {"total": "20", "free": "20"}).status_code == 403
+    supervisor = user_create(agency=world.shelter, username="dom.kierownik", password=PASSWORD, role="supervisor")
+    assert staff_client(supervisor).post(places_url(scene.shelter), {"total": "9", "free": "3"}).status_code == 302
+    for user in (world.mops_worker, world.outsider_worker):  # another agency's service: not found
+        other_admin = user_create(agency=user.memberships.get().agency, username=f"{user.username}.admin",
+                                  password=PASSWORD, role="agency_admin")
+        assert staff_client(other_admin).post(places_url(scene.shelter), {"total": "1", "free": "0"}).status_code == 404
+    assert staff_client(scene.admin).get(places_url(scene.shelter)).status_code == 405
+    scene.shelter.refresh_from_db()
+    assert (scene.shelter.capacity_total, scene.shelter.capacity_free) == (9, 3)
+
+
+def test_an_employers_placement_places_are_not_set_by_hand(scene):
+    employer = agency_create(name="Zakład Pracy Chronionej", kind="employer")
+    admin = user_create(agency=employer, username="zpch.admin", password=PASSWORD, role="agency_admin")
+    caller = Caller(agency=employer, user=admin)
+    jobs = publish(caller, service="employment_activation", name="Miejsca zatrudnienia wspieranego", places=(0, 0))
+    other = publish(caller, service="vocational_training", name="Szkolenia zawodowe")
+    client = staff_client(admin)
+    page = html(client.get(OURS))
+    assert "Zmień liczbę wszystkich miejsc" not in card(page, jobs)
+    assert "Zacznij podawać liczbę wolnych miejsc" in card(page, other)
+
+    response = client.post(places_url(jobs), {"total": "5", "free": "5"})
+
+    assert response.status_code == 409
+    summary = re.search(r'class="govuk-error-summary".*?</ul>', html(response), re.DOTALL).group(0)
+    assert ("<li>Miejsca tej usługi wynikają z porozumień o zatrudnieniu zawartych przez Twoją instytucję, "
+            "więc nie ustawia się ich tutaj.</li>") in summary
+    jobs.refresh_from_db()
+    assert (jobs.capacity_total, jobs.capacity_free) == (0, 0)
+
+
 # --- the send-referral journey's directory step ------------------------------------------------
 
 
