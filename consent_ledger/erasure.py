@@ -5,7 +5,8 @@ Every person-data column is sealed under the subject's own data key
 profile, referral payloads, notes and plans, here and in every backup, can no
 longer be opened. What stays is what the log needs and holds no person data
 (DESIGN.md principle 4): ids, codes, times and hashes, so `verify_ledger`
-still passes. Free-text notes beside ledger entries and the agencies' own
+still passes. Free-text notes beside ledger entries (a legal basis's reference among
+them), reviewers' comments on emergency disclosures and the agencies' own
 case references are deleted; every agency that ever received the person's
 data gets a thin `subject.erased` event to erase its own copies.
 """
@@ -21,6 +22,7 @@ from hub.api.errors import Conflict, Forbidden, ValidationFailed
 
 from .ledger import ledger_append
 from .models import (
+    EmergencyReview,
     EntryKind,
     LedgerEntry,
     LedgerNote,
@@ -105,6 +107,8 @@ def subject_shred(subject: Subject, *, caller: Caller, reason: str, kind: str, b
     recipients = subject_erasure_recipients(subject)
     LedgerNote.objects.filter(entry__subject=subject).delete()
     SubjectReference.objects.filter(subject=subject).delete()
+    # A reviewer's comment on an emergency disclosure is free text about her too.
+    EmergencyReview.objects.filter(provision__subject=subject).exclude(comment="").update(comment="")
     subject.erased_at, subject.erasure_reason = now, reason
     subject.save(update_fields=["erased_at", "erasure_reason"])
     ledger_append(kind=kind, subject=subject, caller=caller, body=body)

@@ -207,7 +207,6 @@ class Provision(models.Model):
     form = models.CharField(max_length=32, blank=True)
     grantor = models.CharField(max_length=32, blank=True)
     evidence_sha256 = models.CharField(max_length=64, blank=True)
-    reference = models.CharField(max_length=255, blank=True)
     recorded_by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     granted_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+", to_field="id")
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -218,6 +217,17 @@ class Provision(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["subject", "ended_at"], name="provision_subject_active")]
+
+    @cached_property
+    def reference(self) -> str:
+        """A legal basis's reference (the statute, order or procedure record;
+        a court's case signature may name the person): free text, so it
+        lives only in the note beside the entry that asserted the basis,
+        which erasure deletes; '' then, and for every other kind. A list
+        sets it for all its rows in one query (selectors.references_load)."""
+        if self.kind != ProvisionKind.LEGAL_BASIS:
+            return ""
+        return LedgerNote.objects.filter(entry_id=self.granted_entry_id).values_list("text", flat=True).first() or ""
 
     def is_active(self, at) -> bool:
         return (

@@ -302,7 +302,7 @@ def legal_basis_assert(*, caller: Caller, subject_id, basis: str, terms: Terms, 
     entry = ledger_append(
         kind=EntryKind.LEGAL_BASIS_ASSERTED, subject=subject, caller=caller, body=body, note=reference
     )
-    return _provision(subject, caller, ProvisionKind.LEGAL_BASIS, terms, entry, basis=basis, reference=reference)
+    return _provision(subject, caller, ProvisionKind.LEGAL_BASIS, terms, entry, basis=basis)
 
 
 @transaction.atomic
@@ -417,7 +417,7 @@ def statutory_basis_assert_for_procedure(
     entry = ledger_append(
         kind=EntryKind.LEGAL_BASIS_ASSERTED, subject=subject, caller=caller, body=body, note=reference
     )
-    return _provision(subject, caller, ProvisionKind.LEGAL_BASIS, terms, entry, basis=basis, reference=reference)
+    return _provision(subject, caller, ProvisionKind.LEGAL_BASIS, terms, entry, basis=basis)
 
 
 @transaction.atomic

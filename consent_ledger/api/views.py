@@ -37,6 +37,7 @@ from ..selectors import (
     ledger_entry_get_for_caller,
     provisions_in_force,
     recipient_of,
+    references_load,
     subject_get_for_caller,
     subject_get_owned,
     withheld_from,
@@ -319,7 +320,8 @@ class ConsentStateApi(APIView):
         active = sorted(
             (p for p in provisions_in_force(subject.id, now) if p.is_active(now)), key=lambda p: p.valid_from
         )
-        return Response({"subject": str(subject.id), "provisions": ProvisionOutput(active, many=True).data})
+        provisions = ProvisionOutput(references_load(active), many=True).data
+        return Response({"subject": str(subject.id), "provisions": provisions})
 
 
 # --- Decisions and accounting -------------------------------------------------------

@@ -7,6 +7,9 @@ Organization, each agency kind as a definitional Group of the organisations
 of that kind, contained, each team as a CareTeam), for which purposes
 (`purpose`), which data (`securityLabel`: our data categories), when
 (`period`). The person is `Patient/{id}`, her pseudonymous id: no person data.
+A basis's reference (a court's case signature may name her) is the text of
+its `regulatoryBasis`, read from the note beside the entry that asserted it:
+erasure deletes that note, and the reference with it.
 
 The signed form is identified by its SHA-256 as an RFC 6920 `ni:` URI in
 `sourceAttachment.url`: FHIR R5 defines `Attachment.hash` as SHA-1, which the

@@ -23,6 +23,7 @@ from consent_ledger.selectors import (
     ledger_entry_get_for_caller,
     provisions_in_force,
     recipient_of,
+    references_load,
     withheld_from,
 )
 from hub.api.errors import NotFoundError
@@ -130,7 +131,7 @@ def _relied_on(view: ReferralView, caller: Caller, now) -> list[Provision]:
     provisions = Provision.objects.select_related("granted_entry").filter(
         subject_id=referral.subject_id, granted_entry_id__in=entries
     )
-    return list(provisions.order_by("valid_from", "id"))
+    return references_load(list(provisions.order_by("valid_from", "id")))
 
 
 def _audit_event(entry: LedgerEntry):

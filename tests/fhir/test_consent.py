@@ -5,7 +5,11 @@ import base64
 
 from fhir.resources.consent import Consent
 
+from agencies.callers import Caller
+from consent_ledger import services
+from consent_ledger.erasure import subject_erase
 from consent_ledger.models import Provision
+from tests.clear_text import clear_text_hits
 from referrals.fhir.common import AGENCY_KIND, DATA_CATEGORY, LEGAL_BASIS, PURPOSE
 from tests.referrals.conftest import CONSENTED, EVIDENCE, PROFILE
 
@@ -75,6 +79,31 @@ def test_a_statutory_basis_permits_on_its_regulatory_basis(ops, shelter, subject
 
     assert consent.decision == "permit" and consent.grantor is None
     assert [(c.system, c.code) for c in consent.regulatoryBasis[0].coding] == [(LEGAL_BASIS, "court_order")]
+    assert consent.regulatoryBasis[0].text == "III RC 1/26"
+
+
+def test_a_bases_reference_and_a_reviewers_comment_go_with_the_persons_erasure(ops, shelter, subject_id, make_user):
+    # A court's case signature names her; so does the supervisor's comment on an emergency disclosure.
+    reference, comment = "III Nsm 77/26 Kowalska", "Kowalska was not at risk that night"
+    asserted = ops.post(f"/api/v1/subjects/{subject_id}/legal-bases/", {
+        "basis": "court_order", "recipients": {"agencies": [str(shelter.agency.id)]}, "categories": ["identity"],
+        "purposes": ["referral"], "reference": reference,
+    })
+    assert ops.post(f"/api/v1/legal-bases/{asserted.json()['id']}/end", {"reason": "order expired"}).status_code == 200
+    emergency = services.emergency_disclosure_record(
+        caller=ops.caller, subject_id=subject_id, recipient_id=str(shelter.agency.id), categories=["demographics"],
+        justification="Partner at the door.",
+    )
+    supervisor = make_user(ops.agency, username="kierownik", role="supervisor")
+    services.emergency_review_complete(user=supervisor, review_id=emergency.review.pk, upheld=False, comment=comment)
+    assert {value for *_, value in clear_text_hits([reference, comment])} == {reference, comment}
+
+    subject_erase(caller=Caller(agency=ops.agency, user=supervisor), subject_id=subject_id, reason="subject_request")
+
+    assert clear_text_hits([reference, comment]) == []
+    consent, text = read(ops, consent_url(asserted.json()["id"]), Consent)
+    assert [(c.system, c.code) for c in consent.regulatoryBasis[0].coding] == [(LEGAL_BASIS, "court_order")]
+    assert consent.regulatoryBasis[0].text is None and "Nsm" not in text
 
 
 def test_a_provision_is_the_owners_alone(shelter, outsider, subject_id):
