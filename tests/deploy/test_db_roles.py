@@ -18,7 +18,9 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from django.core.management import CommandError, call_command
 from psycopg import errors, sql
 
 from consent_ledger.triggers import GUARDED
+from hub.management.commands.db_roles import role_statements
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = "hub.settings.production"
@@ -336,6 +339,38 @@ def test_the_sql_names_the_roles_and_revokes_rewriting_the_ledger():
     assert all(f"'{table}'" in printed for table in GUARDED)
     assert 'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "hub_app"' in printed
     assert "TRUNCATE" not in printed.replace("REVOKE TRUNCATE", "")
+
+
+@pytest.mark.postgres
+def test_making_the_roles_survives_another_run_making_them_at_the_same_moment():
+    """Roles belong to the server: db_roles run for the main database and the
+    key store at once both find a role missing. One session creates it and
+    holds its transaction open until the other's CREATE ROLE is seen waiting
+    on it (pg_stat_activity); the other then finds the role made and goes on."""
+    owner, runtime = (f"hub_race_{kind}_{secrets.token_hex(4)}" for kind in ("owner", "app"))
+    make_roles = role_statements(owner, runtime)[0]
+    cluster = Cluster("hub_race")
+    with (cluster.connect(None, "postgres") as first, cluster.connect(None, "postgres") as second,
+          ThreadPoolExecutor(1) as pool):
+        try:
+            with first.transaction():
+                first.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(owner)))
+                racing = pool.submit(second.execute, make_roles)
+                for _ in range(600):  # a limit that only turns a hang into a failure
+                    waiting = first.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+                        [second.info.backend_pid],
+                    ).fetchone()[0]
+                    if waiting or racing.done():
+                        break
+                    time.sleep(0.05)
+                assert waiting, "the second CREATE ROLE never waited on the first"
+            racing.result(timeout=60)  # raises UniqueViolation without the guard
+            made = second.execute("SELECT count(*) FROM pg_roles WHERE rolname IN (%s, %s)", [owner, runtime])
+            assert made.fetchone()[0] == 2
+        finally:
+            for role in (owner, runtime):
+                first.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 @pytest.mark.parametrize("owner, runtime", [("hub", "hub"), ("hub_owner", 'app"; DROP TABLE x; --'), ("Hub", "app")])

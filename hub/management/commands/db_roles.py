@@ -76,10 +76,17 @@ def role_statements(owner: str, runtime: str) -> list[str]:
     o, r = f'"{owner}"', f'"{runtime}"'
     return [
         # 1. The roles, when missing (needs CREATEROLE; skipped once they exist).
+        # Roles belong to the server, not to a database: the command run for
+        # the main database and the key store at once may both find a role
+        # missing, and the second CREATE then fails; it finds what it wanted.
         f"""DO $$
 BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{owner}') THEN CREATE ROLE {o} LOGIN; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{runtime}') THEN CREATE ROLE {r} LOGIN; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{owner}') THEN
+    BEGIN CREATE ROLE {o} LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{runtime}') THEN
+    BEGIN CREATE ROLE {r} LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
+  END IF;
 END $$""",
         # 2. A runtime role with powers beyond its grants would make them moot.
         f"""DO $$
